@@ -1,0 +1,1 @@
+"""AWS wire compatibility, driven by botocore's service models."""

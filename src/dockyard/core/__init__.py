@@ -1,0 +1,1 @@
+"""Pure building blocks shared by every layer: no I/O happens here."""

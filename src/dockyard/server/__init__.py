@@ -1,0 +1,1 @@
+"""The composition root: settings, the wiring of stores, services and controllers, lifespan."""

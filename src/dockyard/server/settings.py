@@ -1,0 +1,36 @@
+"""Server settings, from flags or `DOCKYARD_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Settings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("DOCKYARD_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "dockyard"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    data_dir: Path | None = None  # None: an in-memory store (tests)
+    region: str = "us-east-1"
+    strict_auth: bool = False
+
+    @property
+    def endpoint(self) -> str:
+        host = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def database(self) -> str:
+        if self.data_dir is None:
+            return ":memory:"
+        return str(self.data_dir / "dockyard.db")

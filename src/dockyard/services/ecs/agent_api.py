@@ -1,0 +1,3 @@
+"""ECS agent_api operations (being written)."""
+
+from dockyard.services.ecs.api import api  # noqa: F401

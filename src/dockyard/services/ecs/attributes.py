@@ -1,0 +1,3 @@
+"""ECS attributes operations (being written)."""
+
+from dockyard.services.ecs.api import api  # noqa: F401

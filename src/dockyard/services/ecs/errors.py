@@ -1,0 +1,33 @@
+"""ECS's modelled exceptions (names, statuses and faults from the botocore model)."""
+
+from dockyard.aws.errors import modeled
+
+__all__ = [
+    "AttributeLimitExceededException",
+    "ClientException",
+    "ClusterContainsContainerInstancesException",
+    "ClusterContainsServicesException",
+    "ClusterContainsTasksException",
+    "ClusterNotFoundException",
+    "ConflictException",
+    "InvalidParameterException",
+    "LimitExceededException",
+    "ResourceNotFoundException",
+    "ServerException",
+    "TargetNotFoundException",
+    "UnsupportedFeatureException",
+]
+
+AttributeLimitExceededException = modeled("ecs", "AttributeLimitExceededException")
+ClientException = modeled("ecs", "ClientException")
+ClusterContainsContainerInstancesException = modeled("ecs", "ClusterContainsContainerInstancesException")
+ClusterContainsServicesException = modeled("ecs", "ClusterContainsServicesException")
+ClusterContainsTasksException = modeled("ecs", "ClusterContainsTasksException")
+ClusterNotFoundException = modeled("ecs", "ClusterNotFoundException")
+ConflictException = modeled("ecs", "ConflictException")
+InvalidParameterException = modeled("ecs", "InvalidParameterException")
+LimitExceededException = modeled("ecs", "LimitExceededException")
+ResourceNotFoundException = modeled("ecs", "ResourceNotFoundException")
+ServerException = modeled("ecs", "ServerException")
+TargetNotFoundException = modeled("ecs", "TargetNotFoundException")
+UnsupportedFeatureException = modeled("ecs", "UnsupportedFeatureException")

@@ -1,0 +1,3 @@
+"""ECS tags operations (being written)."""
+
+from dockyard.services.ecs.api import api  # noqa: F401

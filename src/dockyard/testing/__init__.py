@@ -1,0 +1,1 @@
+"""Fakes shipped for tests: FakeRuntime, FakeClock, a threaded server, client factories."""
