@@ -5,7 +5,7 @@ Where botocore and AWS disagree, the correction lives in `PATCHES` below, as dat
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from botocore.loaders import Loader
@@ -17,12 +17,12 @@ __all__ = ["service_model", "PATCHES"]
 PATCHES: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _loader() -> Loader:
     return Loader()
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_model(service_name: str) -> ServiceModel:
     raw = _loader().load_service_model(service_name, "service-2")
     for (svc, shape), override in PATCHES.items():

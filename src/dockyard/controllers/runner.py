@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dockyard.controllers.reconciler import Reconciler
 from dockyard.controllers.workqueue import WorkQueue
@@ -40,7 +40,7 @@ class ControllerRunner:
         self._resync_interval = resync_interval
         self._queues = {r.name: WorkQueue(clock) for r in self._reconcilers}
         self._tasks: list[asyncio.Task[None]] = []
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
         self._unsubscribe = self._store.subscribe(self._on_changes)

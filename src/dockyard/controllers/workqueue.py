@@ -79,7 +79,9 @@ class WorkQueue:
                 except TimeoutError:
                     pass
 
-    def done(self, key: Key, *, error: BaseException | None = None, requeue_after: float | None = None) -> None:
+    def done(
+        self, key: Key, *, error: BaseException | None = None, requeue_after: float | None = None
+    ) -> None:
         self._in_flight.discard(key)
         if error is not None:
             failures = self._failures.get(key, 0) + 1

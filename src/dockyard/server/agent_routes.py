@@ -1,13 +1,86 @@
-"""The agent channel over HTTP (being written)."""
+"""HTTP routes of the agent channel (docs/agent-protocol.md): long-poll for work, post reports.
+
+`NodeWatch` turns store commits into per-node wake-ups: every task change carries the task's
+node label (before and after), so a poll waiting on a node returns as soon as anything placed on
+it changes, and otherwise after its `wait` seconds.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
 from aiohttp import web
 
+from dockyard.services.ecs.agent_channel import heartbeat, work_items
 from dockyard.services.ecs.deps import Ecs
+from dockyard.services.ecs.resources import TASK
+from dockyard.services.ecs.task_documents import FARGATE_NODE
+from dockyard.services.ecs.task_state import apply_report
+from dockyard.store import Change
 
-__all__ = ["install"]
+__all__ = ["install", "NodeWatch"]
+
+MAX_WAIT = 60.0
 
 
-def install(app: web.Application, ecs: Ecs) -> None:
-    pass
+class NodeWatch:
+    def __init__(self, start_revision: int = 1) -> None:
+        self._revisions: dict[str, int] = {}
+        self._events: dict[str, asyncio.Event] = {}
+        self._floor = start_revision
+
+    def revision(self, node: str) -> int:
+        return self._revisions.get(node, self._floor)
+
+    def on_changes(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            if change.key.kind != TASK:
+                continue
+            for node in change.label_values("node"):
+                self._revisions[node] = max(change.revision, self.revision(node))
+                event = self._events.get(node)
+                if event is not None:
+                    event.set()
+
+    async def wait(self, node: str, since: int, timeout: float) -> None:
+        if self.revision(node) > since:
+            return
+        event = self._events.setdefault(node, asyncio.Event())
+        event.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+
+def install(app: web.Application, ecs: Ecs, *, start_revision: int = 1) -> NodeWatch:
+    watch = NodeWatch(start_revision)
+    ecs.store.subscribe(watch.on_changes)
+
+    async def poll(request: web.Request) -> web.Response:
+        node = request.match_info["node"]
+        try:
+            since = int(request.query.get("revision", "0"))
+            wait = min(float(request.query.get("wait", "20")), MAX_WAIT)
+        except ValueError:
+            return web.json_response({"message": "revision and wait must be numbers"}, status=400)
+        if node != FARGATE_NODE and not await heartbeat(ecs, node):
+            return web.json_response({"message": f"unknown container instance {node}"}, status=404)
+        await watch.wait(node, since, wait)
+        revision = watch.revision(node)
+        return web.json_response({"revision": revision, "tasks": await work_items(ecs, node)})
+
+    async def report(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            reports = body["tasks"]
+            if not isinstance(reports, list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"message": 'expected {"tasks": [...]}'}, status=400)
+        known = [await apply_report(ecs, item) for item in reports if isinstance(item, dict)]
+        return web.json_response({"accepted": sum(known), "unknown": len(known) - sum(known)})
+
+    app.router.add_get("/_dockyard/agent/v1/nodes/{node:.+}/tasks", poll)
+    app.router.add_post("/_dockyard/agent/v1/reports", report)
+    return watch

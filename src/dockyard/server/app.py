@@ -17,7 +17,7 @@ from dockyard.aws.gateway import Gateway
 from dockyard.controllers.runner import ControllerRunner
 from dockyard.core.clock import Clock, SystemClock
 from dockyard.core.ids import IdGenerator, RandomIds
-from dockyard.server import agent_routes, admin_routes
+from dockyard.server import admin_routes, agent_routes
 from dockyard.server.settings import Settings
 from dockyard.services import ecs as ecs_service
 from dockyard.services.ecs.controllers import ecs_controllers
@@ -68,7 +68,7 @@ class Server:
         )
         gateway = Gateway([ecs_service.api.bind(self.ecs)], default_region=self.settings.region)
         app = web.Application(client_max_size=16 * 1024 * 1024)
-        agent_routes.install(app, self.ecs)
+        agent_routes.install(app, self.ecs, start_revision=self.store.revision() + 1)
         admin_routes.install(app, self.store)
         app.add_routes(gateway.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -81,13 +82,13 @@ class Store(Protocol):
 
     async def list(
         self, kind: str, *, account_id: str | None = None, region: str | None = None, prefix: str = ""
-    ) -> list[Versioned]:
+    ) -> builtins.list[Versioned]:
         """Documents of one kind sorted by name; None for account/region means every one."""
         ...
 
     async def find(
         self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
-    ) -> list[Versioned]: ...
+    ) -> builtins.list[Versioned]: ...
 
     async def commit(self, writes: Sequence[Write]) -> int:
         """Apply all writes atomically or none (raising `Conflict`); returns the new revision."""
@@ -103,6 +104,10 @@ class Store(Protocol):
     ) -> int: ...
 
     async def delete(self, key: Key, *, expected_revision: int | None = None) -> None: ...
+
+    def revision(self) -> int:
+        """The revision of the latest commit."""
+        ...
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` after every commit; returns the function that unsubscribes."""

@@ -6,12 +6,13 @@ tens of microseconds, less than handing the call to a thread would cost.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from dockyard.store.base import Change, Conflict, Document, Key, Listener, Put, Versioned, Write
+from dockyard.store.base import Change, Conflict, Delete, Document, Key, Listener, Put, Versioned, Write
 
 __all__ = ["SqliteStore"]
 
@@ -52,7 +53,7 @@ class SqliteStore:
 
     async def list(
         self, kind: str, *, account_id: str | None = None, region: str | None = None, prefix: str = ""
-    ) -> list[Versioned]:
+    ) -> builtins.list[Versioned]:
         sql = "SELECT account, region, name, revision, value FROM objects WHERE kind=?"
         args: list[Any] = [kind]
         if account_id is not None:
@@ -72,7 +73,7 @@ class SqliteStore:
 
     async def find(
         self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
-    ) -> list[Versioned]:
+    ) -> builtins.list[Versioned]:
         sql = (
             "SELECT o.account, o.region, o.name, o.revision, o.value FROM labels l JOIN objects o"
             " ON o.kind=l.kind AND o.account=l.account AND o.region=l.region AND o.name=l.name"
@@ -118,9 +119,7 @@ class SqliteStore:
                         ident,
                     ).fetchall()
                 )
-                db.execute(
-                    "DELETE FROM labels WHERE kind=? AND account=? AND region=? AND name=?", ident
-                )
+                db.execute("DELETE FROM labels WHERE kind=? AND account=? AND region=? AND name=?", ident)
                 if isinstance(write, Put):
                     db.execute(
                         "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
@@ -128,7 +127,10 @@ class SqliteStore:
                     )
                     db.executemany(
                         "INSERT INTO labels VALUES (?, ?, ?, ?, ?, ?)",
-                        [(key.kind, k, v, key.account_id, key.region, key.name) for k, v in write.labels.items()],
+                        [
+                            (key.kind, k, v, key.account_id, key.region, key.name)
+                            for k, v in write.labels.items()
+                        ],
                     )
                     changes.append(Change(key, revision, False, dict(write.labels), old_labels))
                 else:
@@ -169,9 +171,15 @@ class SqliteStore:
                 labels.setdefault((kind, account, region, name), {})[label] = value
             changes = [
                 Change(
-                    Key(account, region, kind, name), revision, True, {}, labels.get((kind, account, region, name), {})
+                    Key(account, region, kind, name),
+                    revision,
+                    True,
+                    {},
+                    labels.get((kind, account, region, name), {}),
                 )
-                for kind, account, region, name in db.execute("SELECT kind, account, region, name FROM objects")
+                for kind, account, region, name in db.execute(
+                    "SELECT kind, account, region, name FROM objects"
+                )
             ]
             db.execute("DELETE FROM objects")
             db.execute("DELETE FROM labels")
@@ -192,10 +200,11 @@ class SqliteStore:
         for listener in list(self._listeners):
             listener(changes)
 
+    def revision(self) -> int:
+        return self._revision()
+
     def _revision(self) -> int:
         return int(self._db.execute("SELECT v FROM meta WHERE k='revision'").fetchone()[0])
 
     def close(self) -> None:
         self._db.close()
-
-

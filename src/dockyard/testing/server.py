@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from dockyard.server.app import Server
 from dockyard.server.settings import Settings
 
 __all__ = ["ThreadedServer"]
+
+T = TypeVar("T")
 
 
 class ThreadedServer:
@@ -25,7 +29,7 @@ class ThreadedServer:
     def endpoint(self) -> str:
         return self.server.endpoint
 
-    def run(self, coro):  # type: ignore[no-untyped-def]
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the server's loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 

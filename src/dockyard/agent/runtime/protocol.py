@@ -101,10 +101,14 @@ class ContainerSpec:
     cpu_shares: int | None = None
     memory: int | None = None  # hard limit, bytes
     memory_reservation: int | None = None  # soft limit, bytes
+    memory_swap: int | None = None  # memory + swap, bytes (Docker MemorySwap); None: engine default
+    memory_swappiness: int | None = None  # 0-100; None: engine default
     cgroup_parent: str | None = None
     # networking: "bridge" | "host" | "none" | "container:<id>" | a network name
     network_mode: str = "bridge"
     ip_address: str | None = None  # on a user-defined network
+    mac_address: str | None = None  # on a user-defined network
+    network_disabled: bool = False
     ports: tuple[PortBinding, ...] = ()
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()
@@ -124,6 +128,8 @@ class ContainerSpec:
     devices: tuple[tuple[str, str, str], ...] = ()  # (host path, container path, permissions)
     sysctls: Mapping[str, str] = field(default_factory=dict)
     security_opt: tuple[str, ...] = ()
+    pid_mode: str | None = None  # "host" | "container:<id or name>"
+    ipc_mode: str | None = None  # "host" | "none" | "shareable" | "container:<id or name>"
     tty: bool = False
     interactive: bool = False
     healthcheck: HealthCheck | None = None
@@ -164,7 +170,11 @@ class ContainerState:
 
 @dataclass(frozen=True, slots=True)
 class RuntimeEvent:
-    """A container event: `action` is the engine's (start, die, oom, health_status, destroy...)."""
+    """A container event: `action` is the engine's (start, die, oom, destroy, "health_status: healthy"...).
+
+    `labels` are the container's labels; `attributes` the engine's extras (``exitCode`` on die,
+    ``signal`` on kill, ``name``, ``image``) and, for an action with a detail such as
+    ``health_status: healthy``, that detail under the action's name (``health_status``)."""
 
     container_id: str
     action: str
@@ -214,16 +224,18 @@ class ContainerRuntime(Protocol):
         """Container events from now on for containers carrying `labels`."""
         ...
 
-    async def ensure_network(
-        self, name: str, *, subnet: str, gateway: str, labels: Mapping[str, str]
-    ) -> str:
+    async def ensure_network(self, name: str, *, subnet: str, gateway: str, labels: Mapping[str, str]) -> str:
         """Create a bridge network unless one with this name exists; returns its id."""
         ...
 
     async def remove_network(self, name: str) -> None: ...
 
     async def create_volume(
-        self, name: str, *, driver: str = "local", driver_opts: Mapping[str, str] | None = None,
+        self,
+        name: str,
+        *,
+        driver: str = "local",
+        driver_opts: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
     ) -> str: ...
 
@@ -231,7 +243,9 @@ class ContainerRuntime(Protocol):
 
     async def volume_exists(self, name: str) -> bool: ...
 
-    def logs(self, container_id: str, *, since: float | None = None, follow: bool = False) -> AsyncIterator[bytes]:
+    def logs(
+        self, container_id: str, *, since: float | None = None, follow: bool = False
+    ) -> AsyncIterator[bytes]:
         """Raw output lines (stdout and stderr) of a container."""
         ...
 

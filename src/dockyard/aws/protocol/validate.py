@@ -62,7 +62,9 @@ def _java_str(value: Any) -> str:
 
 
 def _fail(errors: list[str], path: str, value: Any, constraint: str) -> None:
-    errors.append(f"Value {_render(value)} at '{path}' failed to satisfy constraint: Member must {constraint}")
+    errors.append(
+        f"Value {_render(value)} at '{path}' failed to satisfy constraint: Member must {constraint}"
+    )
 
 
 _JSON_KIND = {dict: "Start of structure or map", list: "Start of list"}
@@ -118,7 +120,9 @@ def _value(shape: Shape, value: Any, path: str, errors: list[str]) -> Any:
             raise SerializationException(_type_message(value, "map"))
         _length(shape, value, path, errors)
         return {
-            _value(shape.key, k, f"{path}.{k}.key", errors): _value(shape.value, v, f"{path}.{k}.value", errors)
+            _value(shape.key, k, f"{path}.{k}.key", errors): _value(
+                shape.value, v, f"{path}.{k}.value", errors
+            )
             for k, v in value.items()
             if v is not None
         }

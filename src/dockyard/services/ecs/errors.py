@@ -12,8 +12,10 @@ __all__ = [
     "ConflictException",
     "InvalidParameterException",
     "LimitExceededException",
+    "PlatformUnknownException",
     "ResourceNotFoundException",
     "ServerException",
+    "ServiceNotFoundException",
     "TargetNotFoundException",
     "UnsupportedFeatureException",
 ]
@@ -27,7 +29,9 @@ ClusterNotFoundException = modeled("ecs", "ClusterNotFoundException")
 ConflictException = modeled("ecs", "ConflictException")
 InvalidParameterException = modeled("ecs", "InvalidParameterException")
 LimitExceededException = modeled("ecs", "LimitExceededException")
+PlatformUnknownException = modeled("ecs", "PlatformUnknownException")
 ResourceNotFoundException = modeled("ecs", "ResourceNotFoundException")
 ServerException = modeled("ecs", "ServerException")
+ServiceNotFoundException = modeled("ecs", "ServiceNotFoundException")
 TargetNotFoundException = modeled("ecs", "TargetNotFoundException")
 UnsupportedFeatureException = modeled("ecs", "UnsupportedFeatureException")

@@ -1,0 +1,144 @@
+"""`dockyard`: up (server + local Fargate pool), server, agent, images.
+
+dockyard up [--port 4566] [--data-dir DIR]
+dockyard agent --cluster NAME [--instance-type t3.medium] [--endpoint URL]
+dockyard images build [hello|busybox]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+DEFAULT_PORT = 4566
+
+
+def _port_default() -> int:
+    return int(os.environ.get("DOCKYARD_PORT", DEFAULT_PORT))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parser() -> argparse.ArgumentParser:
+    from dockyard.server.settings import default_data_dir
+
+    parser = argparse.ArgumentParser(
+        prog="dockyard", description="Amazon ECS, Fargate and ECR you run yourself."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name, text in (
+        ("up", "start the server and the local Fargate pool"),
+        ("server", "start the server only"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--host", default=os.environ.get("DOCKYARD_HOST", "127.0.0.1"))
+        cmd.add_argument("--port", type=int, default=_port_default())
+        cmd.add_argument("--data-dir", type=Path, default=default_data_dir())
+        cmd.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+        cmd.add_argument(
+            "--strict-auth", action="store_true", help="require known access keys and valid SigV4 signatures"
+        )
+
+    agent = sub.add_parser(
+        "agent", help="run an agent: an EC2/EXTERNAL container instance or the Fargate pool"
+    )
+    agent.add_argument("--cluster", default=os.environ.get("ECS_CLUSTER", "default"))
+    agent.add_argument(
+        "--endpoint", default=os.environ.get("DOCKYARD_ENDPOINT", f"http://127.0.0.1:{_port_default()}")
+    )
+    agent.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    agent.add_argument("--instance-type", default=os.environ.get("DOCKYARD_INSTANCE_TYPE", "t3.medium"))
+    agent.add_argument("--availability-zone", default=None, help="default: <region>a")
+    agent.add_argument(
+        "--address", default=None, help="the 127.0.0.N address bridge-mode ports are published on"
+    )
+    agent.add_argument("--external", action="store_true", help="register as an EXTERNAL instance")
+    agent.add_argument(
+        "--fargate-pool", action="store_true", help="run the Fargate pool (used by `dockyard up`)"
+    )
+    agent.add_argument("--data-dir", type=Path, default=None, help="where the agent keeps its state file")
+    agent.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a custom attribute to register (repeatable)",
+    )
+
+    images = sub.add_parser("images", help="build the small images the docs and tests use")
+    images_sub = images.add_subparsers(dest="images_command", required=True)
+    build = images_sub.add_parser("build", help="build an image into the local Docker engine")
+    build.add_argument("name", nargs="?", default="hello", choices=["hello", "busybox"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if args.command in ("up", "server"):
+        if args.strict_auth:
+            print(
+                "dockyard: --strict-auth is not available in this version; Dockyard only serves "
+                "loopback clients, with permissive credentials.",
+                file=sys.stderr,
+            )
+            return 2
+        if not _is_loopback(args.host):
+            print(
+                f"dockyard: refusing to listen on {args.host}: beyond loopback, Dockyard requires "
+                "--strict-auth.",
+                file=sys.stderr,
+            )
+            return 2
+        from dockyard.cli.up import serve
+
+        return _run(serve(args, with_fargate=args.command == "up"))
+    if args.command == "agent":
+        from dockyard.agent.main import agent_from_args
+
+        return _run(agent_from_args(args))
+    if args.command == "images":
+        from dockyard.cli.images import build_image
+
+        return _run(build_image(args.name))
+    return 2
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    loop = asyncio.new_event_loop()
+    main_task = loop.create_task(coro)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main_task.cancel)
+    try:
+        return int(loop.run_until_complete(main_task) or 0)
+    except asyncio.CancelledError:
+        return 0
+    finally:
+        loop.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

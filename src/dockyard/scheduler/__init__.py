@@ -1,0 +1,1 @@
+"""Pure placement and reconciliation: data in, decisions out, no I/O."""

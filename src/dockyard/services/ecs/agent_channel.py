@@ -1,0 +1,92 @@
+"""The control-plane side of the agent channel (see docs/agent-protocol.md): work items and heartbeats.
+
+The HTTP routes in `dockyard.server.agent_routes` call these; they hold no HTTP themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from dockyard.core.arns import parse_arn
+from dockyard.services.ecs.deps import Ecs
+from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
+from dockyard.store import Conflict, Key, Put
+
+__all__ = ["work_items", "work_item", "heartbeat", "instance_key"]
+
+# A heartbeat is written at most this often per instance (polls are far more frequent).
+HEARTBEAT_WRITE_INTERVAL = 10.0
+
+
+def work_item(task: dict[str, Any]) -> dict[str, Any]:
+    internal = task.get("dockyard", {})
+    td = internal.get("taskDefinition", {})
+    item: dict[str, Any] = {
+        "taskArn": task["taskArn"],
+        "clusterArn": task["clusterArn"],
+        "region": internal.get("region"),
+        "accountId": internal.get("accountId"),
+        "desiredStatus": task["desiredStatus"],
+        "lastStatus": task.get("lastStatus"),
+        "launchType": task.get("launchType"),
+        "availabilityZone": task.get("availabilityZone"),
+        "group": task.get("group"),
+        "taskDefinition": td,
+        "overrides": task.get("overrides", {}),
+        "cpu": task.get("cpu"),
+        "memory": task.get("memory"),
+        "network": internal.get("network"),
+        "containers": [
+            {"name": c["name"], "containerArn": c["containerArn"]} for c in task.get("containers", [])
+        ],
+        "version": task.get("version", 1),
+        "containerInstanceArn": task.get("containerInstanceArn"),
+        "tags": task.get("tags", []),
+        "pullStartedAt": task.get("pullStartedAt"),
+        "pullStoppedAt": task.get("pullStoppedAt"),
+    }
+    for name in ("startedBy", "stopCode", "stoppedReason"):
+        if task.get(name) is not None:
+            item[name] = task[name]
+    return item
+
+
+async def work_items(ecs: Ecs, node: str) -> list[dict[str, Any]]:
+    """Every task placed on `node` that has not reached STOPPED."""
+    return [work_item(v.value) for v in await ecs.store.find(TASK, "node", node)]
+
+
+def instance_key(instance_arn: str) -> Key | None:
+    parsed = parse_arn(instance_arn)
+    if parsed is None or parsed.resource_type != "container-instance":
+        return None
+    parts = parsed.resource_path.split("/")
+    if len(parts) != 2:
+        return None
+    return Key(parsed.account_id, parsed.region, CONTAINER_INSTANCE, "/".join(parts))
+
+
+async def heartbeat(ecs: Ecs, instance_arn: str) -> bool:
+    """Record that the instance's agent is connected; False if the instance is unknown or gone."""
+    key = instance_key(instance_arn)
+    if key is None:
+        return False
+    now = ecs.clock.now()
+    for _attempt in range(4):
+        current = await ecs.store.get(key)
+        if current is None or current.value.get("status") == "INACTIVE":
+            return False
+        doc = current.value
+        internal = doc.get("dockyard", {})
+        if doc.get("agentConnected") and now - float(internal.get("lastSeen", 0)) < HEARTBEAT_WRITE_INTERVAL:
+            return True
+        updated = copy.deepcopy(doc)
+        updated["agentConnected"] = True
+        updated.setdefault("dockyard", {})["lastSeen"] = now
+        try:
+            await ecs.store.commit([Put(key, updated, expected_revision=current.revision)])
+            return True
+        except Conflict:
+            continue
+    return True

@@ -1,0 +1,227 @@
+"""Placing new tasks and writing them, atomically with what they take.
+
+One commit writes the new task documents, the container instances' reduced
+`remainingResources` (compare-and-swap on each instance's revision), the tasks' private IP
+leases and the client token record. If any of them changed underneath, the whole placement is
+recomputed from fresh state (Nomad's plan-apply re-check, in one transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from typing import Any
+
+from dockyard.aws.dispatch import RequestContext
+from dockyard.scheduler.fit import NodeView, Placed, check, place, reserve
+from dockyard.services.ecs import errors
+from dockyard.services.ecs.deps import Ecs
+from dockyard.services.ecs.instance_resources import demand_record, node_view, task_demand, with_remaining
+from dockyard.services.ecs.networking import IP_LEASE, eni_details, lease_put, pick_address
+from dockyard.services.ecs.resources import CLIENT_TOKEN, CONTAINER_INSTANCE, TASK, key
+from dockyard.services.ecs.task_documents import new_task, node_of
+from dockyard.services.ecs.task_request import Launch
+from dockyard.store import Conflict, Put, Versioned, Write
+
+__all__ = ["launch_tasks", "task_labels", "request_hash"]
+
+_ATTEMPTS = 8
+_rng = random.SystemRandom()
+
+
+def task_labels(task: dict[str, Any]) -> dict[str, str]:
+    """Index labels of a task document: its node while it is not yet STOPPED."""
+    labels = {}
+    node = node_of(task)
+    if node is not None and task.get("lastStatus") != "STOPPED":
+        labels["node"] = node
+    return labels
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    body = {k: v for k, v in request.items() if k != "clientToken"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def _client_token(ecs: Ecs, ctx: RequestContext, token: str, digest: str) -> list[str] | None:
+    found = await ecs.store.get(key(ctx, CLIENT_TOKEN, token))
+    if found is None:
+        return None
+    arns = list(found.value.get("taskArns", []))
+    if found.value.get("hash") != digest:
+        raise errors.ConflictException(
+            "The specified client token has already been used in another request with different parameters.",
+            resourceIds=arns,
+        )
+    return arns
+
+
+def _is_external(instance: dict[str, Any]) -> bool:
+    return any(a.get("name") == "ecs.capability.external" for a in instance.get("attributes", []))
+
+
+async def launch_tasks(
+    ecs: Ecs,
+    ctx: RequestContext,
+    launch: Launch,
+    *,
+    count: int,
+    instance_refs: list[str] | None = None,
+    client_token: str | None = None,
+    request_digest: str = "",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Place and write `count` tasks (or one per named instance); returns (tasks, failures)."""
+    if client_token:
+        existing = await _client_token(ecs, ctx, client_token, request_digest)
+        if existing is not None:
+            tasks = [await ecs.store.get(key(ctx, TASK, _task_name(arn))) for arn in existing]
+            return [t.value for t in tasks if t is not None], []
+    for attempt in range(_ATTEMPTS):
+        try:
+            return await _attempt(ecs, ctx, launch, count, instance_refs, client_token, request_digest)
+        except Conflict:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _task_name(task_arn: str) -> str:
+    return "/".join(task_arn.split("/")[-2:])
+
+
+async def _attempt(
+    ecs: Ecs,
+    ctx: RequestContext,
+    launch: Launch,
+    count: int,
+    instance_refs: list[str] | None,
+    client_token: str | None,
+    request_digest: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    cluster = launch.cluster["clusterName"]
+    writes: list[Write] = []
+    tasks: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    demand = task_demand(launch.task_definition, launch.cpu, launch.memory)
+    leased = {v.key.name for v in await ecs.store.list(IP_LEASE, account_id="", region="")}
+
+    if launch.launch_type == "FARGATE":
+        targets: list[Versioned | None] = [None] * count
+        views: dict[str, NodeView] = {}
+        instances: dict[str, Versioned] = {}
+    else:
+        instances = {
+            v.value["containerInstanceArn"]: v
+            for v in await ecs.store.list(
+                CONTAINER_INSTANCE, account_id=ctx.account_id, region=ctx.region, prefix=f"{cluster}/"
+            )
+            if _is_external(v.value) == (launch.launch_type == "EXTERNAL")
+        }
+        views = {arn: node_view(v.value) for arn, v in instances.items()}
+        if instance_refs is None:
+            if not views:
+                raise errors.InvalidParameterException("No Container Instances were found in your cluster.")
+            targets = []
+            for _ in range(count):
+                choice = place(list(views.values()), demand, _rng)
+                if isinstance(choice, Placed):
+                    views[choice.node.arn] = reserve(choice.node, demand)
+                    targets.append(instances[choice.node.arn])
+                else:
+                    failures.append(
+                        {"arn": choice.closest, "reason": choice.reason}
+                        if choice.closest
+                        else {"reason": choice.reason}
+                    )
+        else:
+            targets = []
+            for ref in instance_refs:
+                target = _find_instance(instances, ref)
+                if target is None:
+                    failures.append({"arn": _instance_arn(ctx, cluster, ref), "reason": "MISSING"})
+                    continue
+                view = views[target.value["containerInstanceArn"]]
+                reason = check(view, demand)
+                if reason is not None:
+                    failures.append({"arn": view.arn, "reason": reason})
+                    continue
+                views[view.arn] = reserve(view, demand)
+                targets.append(target)
+
+    for target in targets:
+        task_id = ecs.ids.hex32()
+        network = None
+        if launch.subnets is not None:
+            subnet = _pick_subnet(launch, target)
+            ip = pick_address(subnet, leased, _rng)
+            leased.add(ip)
+            network = eni_details(ctx, subnet, ip, ecs.ids.uuid())
+        reserved = demand_record(demand) if target is not None else None
+        task = new_task(
+            ecs,
+            ctx,
+            launch,
+            task_id=task_id,
+            instance=target.value if target else None,
+            network=network,
+            reserved=reserved,
+        )
+        tasks.append(task)
+        writes.append(
+            Put(key(ctx, TASK, f"{cluster}/{task_id}"), task, expected_revision=0, labels=task_labels(task))
+        )
+        if network is not None:
+            writes.append(lease_put(network["privateIpv4Address"], task["taskArn"]))
+
+    touched = {t.value["containerInstanceArn"] for t in targets if t is not None}
+    for arn in touched:
+        current = instances[arn]
+        updated = with_remaining(current.value, views[arn])
+        writes.append(Put(current.key, updated, expected_revision=current.revision))
+    if client_token and tasks:
+        writes.append(
+            Put(
+                key(ctx, CLIENT_TOKEN, client_token),
+                {
+                    "hash": request_digest,
+                    "taskArns": [t["taskArn"] for t in tasks],
+                    "createdAt": ecs.clock.now(),
+                },
+                expected_revision=0,
+            )
+        )
+    await ecs.store.commit(writes)
+    return tasks, failures
+
+
+def _find_instance(instances: dict[str, Versioned], ref: str) -> Versioned | None:
+    if ref in instances:
+        return instances[ref]
+    for arn, doc in instances.items():
+        if arn.rsplit("/", 1)[-1] == ref:
+            return doc
+    return None
+
+
+def _instance_arn(ctx: RequestContext, cluster: str, ref: str) -> str:
+    if ref.startswith("arn:"):
+        return ref
+    return f"arn:aws:ecs:{ctx.region}:{ctx.account_id}:container-instance/{cluster}/{ref}"
+
+
+def _pick_subnet(launch: Launch, target: Versioned | None) -> Any:
+    assert launch.subnets
+    if target is not None:
+        zone = next(
+            (
+                a.get("value")
+                for a in target.value.get("attributes", [])
+                if a.get("name") == "ecs.availability-zone"
+            ),
+            None,
+        )
+        for subnet in launch.subnets:
+            if subnet.availability_zone == zone:
+                return subnet
+    return _rng.choice(launch.subnets)
