@@ -37,3 +37,21 @@ async def docker_runtime(docker_labels: dict[str, str]) -> AsyncIterator[DockerR
         for volume in await runtime.volumes(labels=docker_labels):
             await runtime.remove_volume(volume)
         await runtime.close()
+
+
+@pytest.fixture(scope="session")
+def built_images() -> None:
+    """The images the end-to-end tests run, built once per session from local files."""
+    import asyncio
+
+    from dockyard.images import ensure_image
+
+    async def build() -> None:
+        runtime = DockerRuntime()
+        try:
+            for name in ("busybox", "hello"):
+                await ensure_image(runtime, name)
+        finally:
+            await runtime.close()
+
+    asyncio.run(build())

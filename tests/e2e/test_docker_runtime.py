@@ -176,11 +176,14 @@ async def test_user_network_fixed_ip_is_reachable_from_the_host(docker_runtime, 
         await other.close()
     assert len(set(ids)) == 1 and await docker_runtime.networks(labels=docker_labels) == [name]
 
-    spec = make_spec(busybox, docker_labels, HTTPD, network_mode=name, ip_address=ip, hostname="fixed")
+    mac = f"02:42:0a:d5:{octet:02x}:0a"
+    spec = make_spec(
+        busybox, docker_labels, HTTPD, network_mode=name, ip_address=ip, mac_address=mac, hostname="fixed"
+    )
     container_id = await run(docker_runtime, spec)
     state = await docker_runtime.inspect(container_id)
     assert state.ip_addresses == {name: ip}
-    assert state.mac_addresses[name].startswith("02:42:")
+    assert state.mac_addresses == {name: mac}
     assert (await asyncio.to_thread(http_get, f"http://{ip}:8080/")).strip() == "fixed"
 
     with pytest.raises(RuntimeError_, match="active endpoints"):
@@ -343,3 +346,11 @@ async def test_events_stream_yields_start_and_die_and_ends_cleanly(docker_runtim
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+    # Closing the runtime ends the streams still open on it.
+    other = DockerRuntime()
+    pending = asyncio.create_task(anext(other.events(labels=docker_labels)))
+    await asyncio.sleep(0.2)
+    await other.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(pending, 5)

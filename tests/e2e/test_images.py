@@ -202,10 +202,11 @@ async def test_versioned_variant_and_rebuild_on_changed_content(docker_runtime, 
 
         # An image under this tag from other content (a stale hash) is rebuilt.
         stale = build_context("busybox").tar
-        await docker_runtime.build(stale, image, labels={HASH_LABEL: "stale"})
+        stale_id = await docker_runtime.build(stale, image, labels={HASH_LABEL: "stale"})
         assert (await docker_runtime.image_labels(image) or {})[HASH_LABEL] == "stale"
         await ensure_image(docker_runtime, tag)
         assert (await docker_runtime.image_labels(image) or {})[HASH_LABEL] == build_context(tag).content_hash
+        assert await docker_runtime.image_id(stale_id) is None  # the replaced image is cleaned up
     finally:
         for container in await docker_runtime.list(labels=docker_labels):
             await docker_runtime.remove(container.id, force=True)

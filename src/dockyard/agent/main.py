@@ -77,6 +77,7 @@ class AgentConfig:
     fargate_pool: bool = False
     data_dir: Path = Path("/var/lib/dockyard/agent")
     attributes: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # put on every container the agent creates
     pull_behavior: str = field(default_factory=lambda: os.environ.get("ECS_IMAGE_PULL_BEHAVIOR", "default"))
     cleanup_wait: float = field(
         default_factory=lambda: parse_duration(
@@ -122,8 +123,10 @@ class Agent:
             VPC_NETWORK, subnet=VPC_SUBNET, gateway=VPC_GATEWAY, labels={"dockyard.network": "vpc"}
         )
         self._metadata = MetadataHost(self)
-        metadata_endpoint = await self._metadata.start(preferred_port=80 if config.fargate_pool else 0)
-        agent_label = {"dockyard.agent": "fargate-pool" if config.fargate_pool else ""}
+        preferred = self.state.metadata_port or (80 if config.fargate_pool else 0)
+        metadata_endpoint = await self._metadata.start(preferred_port=preferred)
+        self.state.metadata_port = self._metadata.port
+        agent_label = {**config.labels, "dockyard.agent": "fargate-pool" if config.fargate_pool else ""}
         if config.fargate_pool:
             host = HostContext(
                 launch_type="FARGATE",
@@ -306,7 +309,7 @@ class Agent:
                 # Known from before a restart but not listed any more.
                 runner = TaskRunner(record.item, record, self._config_for(record.item, runner_config))
                 self._start_runner(runner)
-            if runner is not None and record.stopped_at is None:
+            if runner is not None and record.stopped_at is None and runner.status.last_status != "STOPPED":
                 runner.forget()
         self.state.save()
 
@@ -366,10 +369,8 @@ class Agent:
 
 
 async def agent_from_args(args: argparse.Namespace) -> int:
-    attributes = {}
-    for item in args.attribute:
-        name, _, value = item.partition("=")
-        attributes[name] = value
+    attributes = dict(item.partition("=")[::2] for item in args.attribute)
+    labels = dict(item.partition("=")[::2] for item in args.label)
     data_dir = args.data_dir
     lock = AddressLock()
     address = args.address

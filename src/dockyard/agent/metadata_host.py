@@ -64,6 +64,7 @@ class MetadataHost:
     def __init__(self, agent: Agent) -> None:
         self._agent = agent
         self._runner: web.AppRunner | None = None
+        self.port: int | None = None
 
     async def start(self, *, preferred_port: int = 0) -> str:
         """Start serving; returns the base URL containers use."""
@@ -74,7 +75,7 @@ class MetadataHost:
             except OSError as exc:
                 log.debug("metadata endpoint cannot bind %s:%s (%s)", METADATA_ADDRESS, port, exc)
                 continue
-            bound = self._bound_port()
+            bound = self.port = self._bound_port()
             return f"http://{METADATA_ADDRESS}" + ("" if bound == 80 else f":{bound}")
         log.warning("the task metadata endpoint is unavailable: cannot listen on %s", METADATA_ADDRESS)
         return f"http://{METADATA_ADDRESS}"

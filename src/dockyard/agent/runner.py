@@ -117,6 +117,9 @@ class TaskRunner:
                 if self.record.stopped_at is None:
                     await self._launch()
                     await self._monitor()
+                elif self.record.report:
+                    # Stopped before a restart: make sure the control plane heard it (reports are idempotent).
+                    self.config.reporter.submit(self.record.report)
             except TaskSpecError as exc:
                 self._fail(exc.stop_code, exc.reason, container_reason=exc.reason)
             except _Stop as stop:

@@ -35,6 +35,7 @@ class AgentState:
     cluster: str | None = None
     host_address: str | None = None
     ec2_instance_id: str | None = None
+    metadata_port: int | None = None  # kept across restarts: running containers know this port
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
 
     @classmethod

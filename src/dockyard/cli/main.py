@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a custom attribute to register (repeatable)",
     )
+    agent.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Docker label to put on every container this agent creates (repeatable)",
+    )
 
     images = sub.add_parser("images", help="build the small images the docs and tests use")
     images_sub = images.add_subparsers(dest="images_command", required=True)

@@ -7,11 +7,13 @@
 
 `build_context(name)` makes a build context tar in memory; `ensure_image(runtime, name)` builds
 it unless an image with that tag already carries the context's content hash as the label
-``dockyard.image.hash`` (so a changed handler script, or a rebuilt base, triggers a rebuild).
+``dockyard.image.hash`` (so a changed handler script, or a rebuilt base, triggers a rebuild);
+the image a rebuild replaces is removed unless something still uses it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import subprocess
@@ -22,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from dockyard.agent.runtime.docker import DockerRuntime
+from dockyard.agent.runtime.protocol import RuntimeError_
 
 __all__ = ["HASH_LABEL", "BuildContext", "build_context", "ensure_image", "image_tag"]
 
@@ -159,7 +162,11 @@ async def ensure_image(runtime: DockerRuntime, name: str, *, busybox: Path = _HO
                 break
         else:
             return context.tag
-    await runtime.build(
+    previous = await runtime.image_id(context.tag)
+    built = await runtime.build(
         context.tar, context.tag, extra_tags=context.extra_tags, labels={HASH_LABEL: context.content_hash}
     )
+    if previous is not None and previous != built:
+        with contextlib.suppress(RuntimeError_):  # still used by a container, or tagged elsewhere
+            await runtime.remove_image(previous)
     return context.tag

@@ -30,6 +30,7 @@ class NodeWatch:
         self._revisions: dict[str, int] = {}
         self._events: dict[str, asyncio.Event] = {}
         self._floor = start_revision
+        self._closed = False
 
     def revision(self, node: str) -> int:
         return self._revisions.get(node, self._floor)
@@ -44,8 +45,14 @@ class NodeWatch:
                 if event is not None:
                     event.set()
 
+    def close(self) -> None:
+        """Release every waiting poll (the server is shutting down)."""
+        self._closed = True
+        for event in self._events.values():
+            event.set()
+
     async def wait(self, node: str, since: int, timeout: float) -> None:
-        if self.revision(node) > since:
+        if self.revision(node) > since or self._closed:
             return
         event = self._events.setdefault(node, asyncio.Event())
         event.clear()
@@ -55,7 +62,13 @@ class NodeWatch:
 
 def install(app: web.Application, ecs: Ecs, *, start_revision: int = 1) -> NodeWatch:
     watch = NodeWatch(start_revision)
-    ecs.store.subscribe(watch.on_changes)
+    unsubscribe = ecs.store.subscribe(watch.on_changes)
+
+    async def on_shutdown(_: web.Application) -> None:
+        unsubscribe()
+        watch.close()
+
+    app.on_shutdown.append(on_shutdown)
 
     async def poll(request: web.Request) -> web.Response:
         node = request.match_info["node"]

@@ -71,7 +71,7 @@ class Server:
         agent_routes.install(app, self.ecs, start_revision=self.store.revision() + 1)
         admin_routes.install(app, self.store)
         app.add_routes(gateway.routes())
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         self._controllers = ControllerRunner(ecs_controllers(self.ecs), self.store, self.clock)

@@ -15,6 +15,11 @@ It mirrors what the agent relies on in Docker: `create` needs the image (``No su
 ``exitCode``); `stop` sends SIGTERM, then SIGKILL after the timeout (exit 137) when SIGTERM is
 ignored or shutdown is slower than the timeout, and returns once the container has exited;
 `wait` on a never-started container returns at once with 0, as Docker's does.
+
+Failures are scripted too: `Behaviour.pull_error` (raised by `pull`), `Behaviour.start_error`
+(raised by `start`, the container stays ``created``), `remove_image` (later creates fail).
+`events()` subscribes when called, so nothing between the call and the first ``__anext__`` is
+missed; `write_log` adds output; `close()` cancels the containers' timelines.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def _merge(task: dict[str, Any], report: dict[str, Any], now: float) -> bool:
             and report.get("pullStartedAt")
         ):
             task["pullStartedAt"] = report["pullStartedAt"]
-        if status_rank(status) >= status_rank("RUNNING") and status != "STOPPED" and "startedAt" not in task:
+        if "startedAt" not in task and (report.get("startedAt") or status == "RUNNING"):
             task["startedAt"] = report.get("startedAt") or now
         if status_rank(status) >= status_rank("STOPPING") and "stoppingAt" not in task:
             task["stoppingAt"] = now
