@@ -368,9 +368,14 @@ class Agent:
         return None
 
 
+def _pairs(items: list[str]) -> dict[str, str]:
+    """`["a=1", "b"]` -> `{"a": "1", "b": ""}`"""
+    return {name: value for name, _, value in (item.partition("=") for item in items)}
+
+
 async def agent_from_args(args: argparse.Namespace) -> int:
-    attributes = dict(item.partition("=")[::2] for item in args.attribute)
-    labels = dict(item.partition("=")[::2] for item in args.label)
+    attributes = _pairs(args.attribute)
+    labels = _pairs(args.label)
     data_dir = args.data_dir
     lock = AddressLock()
     address = args.address
@@ -392,6 +397,7 @@ async def agent_from_args(args: argparse.Namespace) -> int:
         fargate_pool=args.fargate_pool,
         data_dir=data_dir,
         attributes=attributes,
+        labels=labels,
     )
     agent = Agent(config, lock=lock)
     with contextlib.suppress(asyncio.CancelledError):
