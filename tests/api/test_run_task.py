@@ -312,3 +312,34 @@ def test_client_token_makes_run_task_idempotent(ecs: Any) -> None:
         ecs.run_task(**{**request, "count": 1})
     assert caught.value.response["Error"]["Code"] == "ConflictException"
     assert sorted(caught.value.response["resourceIds"]) == sorted(first)
+
+
+def test_external_instances_take_only_external_tasks(ecs: Any) -> None:
+    from tests.api.instance_helpers import AGENT_ATTRIBUTES
+
+    ecs.create_cluster()
+    external = register(ecs, attributes=[*AGENT_ATTRIBUTES, {"name": "ecs.capability.external"}])
+    bridge_td(ecs)
+    task = ecs.run_task(taskDefinition="api", launchType="EXTERNAL")["tasks"][0]
+    assert task["launchType"] == "EXTERNAL"
+    assert task["containerInstanceArn"] == external["containerInstanceArn"]
+    with pytest.raises(ClientError) as caught:
+        ecs.run_task(taskDefinition="api", launchType="EC2")
+    assert error(caught) == (
+        "InvalidParameterException",
+        "No Container Instances were found in your cluster.",
+    )
+    ec2 = register(ecs, instanceIdentityDocument=identity("i-0fedcba9876543210"))
+    assert (
+        ecs.run_task(taskDefinition="api")["tasks"][0]["containerInstanceArn"] == ec2["containerInstanceArn"]
+    )
+
+
+def test_draining_and_disconnected_instances_take_no_new_tasks(ecs: Any) -> None:
+    ecs.create_cluster()
+    instance = register(ecs, instanceIdentityDocument=identity())["containerInstanceArn"]
+    bridge_td(ecs)
+    ecs.update_container_instances_state(containerInstances=[instance], status="DRAINING")
+    response = ecs.run_task(taskDefinition="api")
+    assert response["tasks"] == []
+    assert response["failures"] == [{"arn": instance, "reason": "INACTIVE"}]

@@ -91,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
         help="a Docker label to put on every container this agent creates (repeatable)",
     )
 
+    subnets = sub.add_parser(
+        "subnets", help="print the default VPC's subnets (for awsvpc network configurations)"
+    )
+    subnets.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    subnets.add_argument("--account", default="123456789012")
+    subnets.add_argument("--first", action="store_true", help="print only the first subnet id")
+
     images = sub.add_parser("images", help="build the small images the docs and tests use")
     images_sub = images.add_subparsers(dest="images_command", required=True)
     build = images_sub.add_parser("build", help="build an image into the local Docker engine")
@@ -127,6 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         from dockyard.agent.main import agent_from_args
 
         return _run(agent_from_args(args))
+    if args.command == "subnets":
+        from dockyard.services.ecs.networking import default_subnets
+
+        found = default_subnets(args.account, args.region)
+        if args.first:
+            print(found[0].subnet_id)
+        else:
+            for subnet in found:
+                print(f"{subnet.subnet_id}\t{subnet.availability_zone}\t{subnet.cidr}\t{subnet.vpc_id}")
+        return 0
     if args.command == "images":
         from dockyard.cli.images import build_image
 
