@@ -29,27 +29,14 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _common import (
-    REGION,
-    Process,
-    Result,
-    client,
-    dockyard_command,
-    environment,
-    format_results,
-    free_port,
-    http_ok,
-    median,
-    summarize,
-    wait_until,
-)
+from _common import REGION, Result, format_results, median, summarize, wait_until
+from _dockyard import LocalDockyard
 
 __all__ = [
     "Sample",
@@ -69,7 +56,15 @@ POLL_INTERVAL = 0.005
 RUNNING_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 GOAL = 1.5
-KINDS = ("docker run -d", "bridge (EC2)", "fargate (awsvpc)")
+PAUSE_COMMAND = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
+PAUSE_MEMORY_MIB = 16  # what the agent gives its pause container
+DOCKER, DOCKER_PAIR, BRIDGE, FARGATE = (
+    "docker run -d",
+    "docker run -d x2 (pause + app)",
+    "bridge task (EC2)",
+    "fargate task (awsvpc)",
+)
+KINDS = (DOCKER, DOCKER_PAIR, BRIDGE, FARGATE)
 
 
 @dataclass
@@ -164,132 +159,99 @@ def _epoch(value: Any) -> float:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
-def _inspect(container_id: str) -> dict[str, Any]:
-    out = subprocess.run(
-        ["docker", "inspect", container_id], capture_output=True, text=True, check=True, timeout=30
-    ).stdout
-    return dict(json.loads(out)[0])
+def _docker(*args: str, timeout: float = 60) -> str:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=True, timeout=timeout
+    ).stdout.strip()
+
+
+def _times(container_id: str) -> tuple[float, float]:
+    """(Created, State.StartedAt) of a container, from `docker inspect`."""
+    state = json.loads(_docker("inspect", container_id))[0]
+    return parse_docker_time(state["Created"]), parse_docker_time(state["State"]["StartedAt"])
 
 
 class Bench:
-    def __init__(self, workdir: Path, *, poll_interval: float = POLL_INTERVAL) -> None:
-        self.workdir = workdir
-        self.run_id = uuid.uuid4().hex[:10]
-        self.label = f"dockyard.bench={self.run_id}"
-        self.cluster = f"bench-{self.run_id}"
+    """The samples, taken on a Dockyard of its own (server, Fargate pool, one EC2 agent)."""
+
+    def __init__(self, dockyard: LocalDockyard, *, poll_interval: float = POLL_INTERVAL) -> None:
+        self.dockyard = dockyard
+        self.label = dockyard.label
+        self.cluster = f"bench-{dockyard.run_id}"
+        self.network = f"dockyard-bench-{dockyard.run_id}"
         self.poll_interval = poll_interval
-        self.processes: list[Process] = []
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.env = environment(ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION="5s")
+        self.ecs: Any = None
         self.subnet = ""
 
-    # setup and teardown
-
     def start(self) -> None:
-        server = self._spawn("server", "server", "--port", str(self.port), "--data-dir", str(self.workdir / "db"))
-        if not wait_until(lambda: http_ok(f"{self.endpoint}/health") or not server.alive(), timeout=30):
-            raise RuntimeError(f"dockyard server did not start:\n{server.output()}")
-        if not server.alive():
-            raise RuntimeError(f"dockyard server exited:\n{server.output()}")
-        self.ecs = client("ecs", self.endpoint)
+        dockyard = self.dockyard
+        dockyard.start()
+        self.ecs = dockyard.ecs
         self.ecs.create_cluster(clusterName=self.cluster)
-        agent_args = ["agent", "--endpoint", self.endpoint, "--region", REGION, "--label", self.label]
-        self._spawn("pool", *agent_args, "--fargate-pool", "--data-dir", str(self.workdir / "pool"))
-        ec2 = self._spawn(
-            "ec2",
-            *agent_args,
-            "--cluster",
-            self.cluster,
-            "--instance-type",
-            "t3.medium",
-            "--data-dir",
-            str(self.workdir / "ec2"),
-        )
-
-        def registered() -> bool:
-            arns = self.ecs.list_container_instances(cluster=self.cluster)["containerInstanceArns"]
-            return bool(arns) or not ec2.alive()
-
-        if not wait_until(registered, timeout=60, interval=0.2) or not ec2.alive():
-            raise RuntimeError(f"the EC2 agent did not register:\n{ec2.output()}")
+        dockyard.start_pool()
+        dockyard.add_instance(self.cluster)
         from dockyard.services.ecs.networking import default_subnets
 
         self.subnet = default_subnets("123456789012", REGION)[0].subnet_id
-        container = {
-            "name": "app",
-            "image": IMAGE,
-            "command": COMMAND,
-            "memory": MEMORY_MIB,
-            "stopTimeout": 5,
-        }
-        self.ecs.register_task_definition(family="bench-bridge", networkMode="bridge", containerDefinitions=[container])
+        app = {"name": "app", "image": IMAGE, "command": COMMAND, "memory": MEMORY_MIB, "stopTimeout": 5}
+        self.ecs.register_task_definition(
+            family="bench-bridge", networkMode="bridge", containerDefinitions=[app]
+        )
         self.ecs.register_task_definition(
             family="bench-fargate",
             requiresCompatibilities=["FARGATE"],
             networkMode="awsvpc",
             cpu="256",
             memory="512",
-            containerDefinitions=[container],
+            containerDefinitions=[app],
         )
-
-    def _spawn(self, name: str, *args: str) -> Process:
-        process = Process(dockyard_command(*args), self.workdir / f"{name}.log", self.env)
-        self.processes.append(process)
-        return process
+        # the docker baseline of a Fargate task: a pause container on a user-defined bridge
+        _docker("network", "create", "--label", self.label, self.network)
 
     def stop(self) -> None:
-        try:
-            if hasattr(self, "ecs"):
-                listed = self.ecs.list_tasks(cluster=self.cluster, desiredStatus="RUNNING")["taskArns"]
-                for arn in listed:
-                    self.ecs.stop_task(cluster=self.cluster, task=arn)
-        except Exception as exc:  # the server may already be gone; containers are removed below
-            print(f"  (could not stop remaining tasks: {exc})")
-        for process in reversed(self.processes):
-            process.stop()
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label={self.label}"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        ).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False, timeout=120)
+        self.dockyard.stop()
+        subprocess.run(
+            ["docker", "network", "rm", self.network], capture_output=True, check=False, timeout=60
+        )
 
-    # samples
+    # -- samples
 
-    def docker_run(self) -> Sample:
-        args = ["docker", "run", "-d", "-m", f"{MEMORY_MIB}m", "--label", self.label, IMAGE, *COMMAND]
+    def docker_run(self, *, with_pause: bool) -> Sample:
+        base = ["run", "-d", "--label", self.label]
+        app_network: list[str] = []
         called = time.time()
         started = time.perf_counter()
-        out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout
+        pause_id = None
+        if with_pause:
+            pause_id = _docker(
+                *base, "-m", f"{PAUSE_MEMORY_MIB}m", "--network", self.network, IMAGE, *PAUSE_COMMAND
+            )
+            app_network = ["--network", f"container:{pause_id}"]
+        app_id = _docker(*base, "-m", f"{MEMORY_MIB}m", *app_network, IMAGE, *COMMAND)
         observed = time.perf_counter() - started
-        returned = called + observed
-        container_id = out.strip()
         try:
-            state = _inspect(container_id)
             phases = docker_phases(
                 called=called,
-                returned=returned,
-                created=parse_docker_time(state["Created"]),
-                started=parse_docker_time(state["State"]["StartedAt"]),
+                returned=called + observed,
+                app=_times(app_id),
+                pause=_times(pause_id) if pause_id else None,
             )
         finally:
-            subprocess.run(["docker", "rm", "-f", container_id], capture_output=True, check=False, timeout=60)
+            _docker("rm", "-f", app_id, *([pause_id] if pause_id else []))
         return Sample(observed, phases=phases)
 
-    def task(self, fargate: bool) -> Sample:
-        params: dict[str, Any] = {"cluster": self.cluster}
+    def task(self, *, fargate: bool) -> Sample:
+        params: dict[str, Any] = {
+            "cluster": self.cluster,
+            "taskDefinition": "bench-bridge",
+            "launchType": "EC2",
+        }
         if fargate:
             params |= {
                 "taskDefinition": "bench-fargate",
                 "launchType": "FARGATE",
                 "networkConfiguration": {"awsvpcConfiguration": {"subnets": [self.subnet]}},
             }
-        else:
-            params |= {"taskDefinition": "bench-bridge", "launchType": "EC2"}
         ecs = self.ecs
         called = time.time()
         started = time.perf_counter()
@@ -297,26 +259,33 @@ class Bench:
         if response["failures"]:
             raise RuntimeError(f"RunTask failed: {response['failures']}")
         arn = response["tasks"][0]["taskArn"]
-        deadline = started + RUNNING_TIMEOUT
-        task: dict[str, Any] = response["tasks"][0]
         try:
             while True:
                 task = ecs.describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"][0]
-                now = time.perf_counter()
+                observed = time.perf_counter() - started
                 if task["lastStatus"] == "RUNNING":
-                    observed = now - started
                     break
-                if task["lastStatus"] == "STOPPED" or now > deadline:
-                    raise RuntimeError(f"task did not reach RUNNING: {task.get('lastStatus')} {task}")
+                if task["lastStatus"] == "STOPPED" or observed > RUNNING_TIMEOUT:
+                    raise RuntimeError(f"the task did not reach RUNNING: {task}")
                 time.sleep(self.poll_interval)
-            times = {name: _epoch(task[name]) for name in ("createdAt", "pullStartedAt", "pullStoppedAt", "startedAt")}
-            state = _inspect(task["containers"][0]["runtimeId"])
+            times = {k: _epoch(task[k]) for k in ("createdAt", "pullStartedAt", "pullStoppedAt", "startedAt")}
+            pause = None
+            if fargate:
+                pause_id = _docker(
+                    "ps",
+                    "-aq",
+                    "--filter",
+                    f"label=com.amazonaws.ecs.task-arn={arn}",
+                    "--filter",
+                    "label=com.amazonaws.ecs.container-name=~internal~ecs~pause",
+                )
+                pause = _times(pause_id)
             phases = task_phases(
                 called=called,
                 seen=called + observed,
                 task=times,
-                container_created=parse_docker_time(state["Created"]),
-                container_started=parse_docker_time(state["State"]["StartedAt"]),
+                app=_times(task["containers"][0]["runtimeId"]),
+                pause=pause,
             )
             return Sample(observed, server=times["startedAt"] - times["createdAt"], phases=phases)
         finally:
@@ -333,9 +302,9 @@ class Bench:
             print(f"  warning: {arn} did not stop within {STOP_TIMEOUT:.0f}s; it is removed at the end")
 
     def sample(self, kind: str) -> Sample:
-        if kind == KINDS[0]:
-            return self.docker_run()
-        return self.task(fargate=kind == KINDS[2])
+        if kind in (DOCKER, DOCKER_PAIR):
+            return self.docker_run(with_pause=kind == DOCKER_PAIR)
+        return self.task(fargate=kind == FARGATE)
 
 
 def _ensure_image() -> None:
@@ -355,52 +324,58 @@ def run(tasks: int = 20, warmup: int = 2, *, poll_interval: float = POLL_INTERVA
     _ensure_image()
     samples: dict[str, list[Sample]] = {kind: [] for kind in KINDS}
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
-        bench = Bench(Path(tmp), poll_interval=poll_interval)
+        bench = Bench(LocalDockyard(Path(tmp)), poll_interval=poll_interval)
         try:
             bench.start()
             for _ in range(warmup):
                 for kind in KINDS:
                     bench.sample(kind)
-            for round_number in range(tasks):
-                shift = round_number % len(KINDS)
+            for number in range(tasks):
+                shift = number % len(KINDS)  # rotate the order so no kind always follows another
                 for kind in KINDS[shift:] + KINDS[:shift]:
                     samples[kind].append(bench.sample(kind))
         except BaseException:
-            for process in bench.processes:
-                tail = "\n".join(process.output().splitlines()[-15:])
-                print(f"--- {process.log.name} (last lines)\n{tail}")
+            print(bench.dockyard.tails())
             raise
         finally:
             bench.stop()
-    return _report(samples, poll_interval)
+    return report(samples, poll_interval)
 
 
-def _report(samples: Mapping[str, Sequence[Sample]], poll_interval: float) -> list[Result]:
-    baseline = summarize([s.observed * 1000 for s in samples[KINDS[0]]])
-    print(f"RunTask -> RUNNING, {baseline.n} samples each, DescribeTasks polled every {poll_interval * 1000:g} ms")
+def report(samples: Mapping[str, Sequence[Sample]], poll_interval: float) -> list[Result]:
+    """Print the latencies, ratios and phase medians; the results for the summary."""
+    baseline = summarize([s.observed * 1000 for s in samples[DOCKER]])
+    pair = summarize([s.observed * 1000 for s in samples[DOCKER_PAIR]])
+    print(f"RunTask -> RUNNING, {baseline.n} samples each (DescribeTasks every {poll_interval * 1000:g} ms)")
     for kind, items in samples.items():
         stats = summarize([s.observed * 1000 for s in items])
-        line = f"  {kind:18} p50 {stats.p50:7.1f} ms  p90 {stats.p90:7.1f} ms  max {stats.max:7.1f} ms"
-        if kind != KINDS[0]:
-            line += f"   ratio to docker run: p50 {stats.p50 / baseline.p50:.2f}x  p90 {stats.p90 / baseline.p90:.2f}x"
+        print(f"  {kind:31} p50 {stats.p50:6.1f} ms  p90 {stats.p90:6.1f} ms  max {stats.max:6.1f} ms")
+        if kind in (BRIDGE, FARGATE):
             server = summarize([s.server * 1000 for s in items if s.server is not None])
-            line += f"\n  {'':18} server startedAt - createdAt: p50 {server.p50:7.1f} ms  p90 {server.p90:7.1f} ms"
-        print(line)
+            p50, p90 = stats.p50 / baseline.p50, stats.p90 / baseline.p90
+            print(
+                f"  {'':31} / docker run -d: p50 {p50:.2f}x  p90 {p90:.2f}x;"
+                f" server startedAt - createdAt p50 {server.p50:.1f} ms, p90 {server.p90:.1f} ms"
+            )
     print(phase_table(samples))
     results: list[Result] = []
-    for kind, short in ((KINDS[1], "bridge"), (KINDS[2], "fargate")):
+    for kind, short in ((BRIDGE, "bridge"), (FARGATE, "fargate")):
         stats = summarize([s.observed * 1000 for s in samples[kind]])
         server = summarize([s.server * 1000 for s in samples[kind] if s.server is not None])
         results += [
             Result(BENCH, f"{short} p50", stats.p50, "docker run -d p50", baseline.p50, "ms", GOAL),
             Result(BENCH, f"{short} p90", stats.p90, "docker run -d p90", baseline.p90, "ms", GOAL),
-            Result(BENCH, f"{short} server-side p50", server.p50, "docker run -d p50", baseline.p50, "ms"),
+            Result(
+                BENCH, f"{short} startedAt-createdAt p50", server.p50, "docker run -d p50", baseline.p50, "ms"
+            ),
         ]
+    fargate = summarize([s.observed * 1000 for s in samples[FARGATE]])
+    results.append(Result(BENCH, "fargate p50", fargate.p50, "docker run -d x2 p50", pair.p50, "ms"))
     return results
 
 
 def main(argv: Sequence[str] | None = None) -> list[Result]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description="RunTask -> RUNNING latency beside docker run -d.")
     parser.add_argument("--tasks", type=int, default=20, help="measured samples of each kind (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured samples of each kind first")
     parser.add_argument("--poll-ms", type=float, default=POLL_INTERVAL * 1000, help="DescribeTasks interval")

@@ -21,6 +21,7 @@ from aiohttp import web
 from dockyard.aws.dispatch import BoundApi, RequestContext
 from dockyard.aws.protocol.base import HttpRequest, HttpResponse, WireProtocol
 from dockyard.aws.protocol.json import JsonProtocol, target_prefix
+from dockyard.aws.protocol.query import Ec2Protocol, QueryProtocol, form_params
 from dockyard.aws.sigv4 import credential_scope
 from dockyard.core.errors import AwsError, InternalFailure
 
@@ -33,19 +34,30 @@ DEFAULT_REGION = "us-east-1"
 
 
 class Gateway:
+    """Routes awsJson requests by `X-Amz-Target` and query/ec2 requests by the SigV4 signing name
+    (or, unsigned, by the `Version` parameter)."""
+
     def __init__(self, apis: Iterable[BoundApi[Any]], *, default_region: str = DEFAULT_REGION) -> None:
         self._json = JsonProtocol()
+        self._query = QueryProtocol()
+        self._ec2 = Ec2Protocol()
         self._by_target: dict[str, BoundApi[Any]] = {}
+        self._by_signing_name: dict[str, BoundApi[Any]] = {}
+        self._by_version: dict[str, BoundApi[Any]] = {}
         for api in apis:
-            protocol = api.model.metadata["protocol"]
+            metadata = api.model.metadata
+            protocol = metadata["protocol"]
             if protocol == "json":
                 self._by_target[target_prefix(api.model)] = api
+            elif protocol in ("query", "ec2"):
+                self._by_signing_name[metadata.get("signingName", metadata["endpointPrefix"])] = api
+                self._by_version[metadata["apiVersion"]] = api
             else:
                 raise ValueError(f"protocol {protocol!r} of {api.model.service_name} is not served yet")
         self._default_region = default_region
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/", self.handle)]
+        return [web.post("/", self.handle), web.get("/", self.handle)]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
@@ -53,13 +65,27 @@ class Gateway:
         http = HttpRequest(request.method, request.path, request.headers, body, request.query)
         target = request.headers.get("X-Amz-Target")
         if target is None:
-            return web.Response(status=404, text="Dockyard: no AWS API matches this request.\n")
+            return await self._handle_query(http, request_id)
         api = self._by_target.get(target.rpartition(".")[0])
         if api is None:
             body = b'{"__type":"UnknownOperationException","message":""}'
             headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id}
             return _to_aiohttp(HttpResponse(400, body, headers))
         return _to_aiohttp(await self.call(api, self._json, http, request_id))
+
+    async def _handle_query(self, http: HttpRequest, request_id: str) -> web.StreamResponse:
+        scope = credential_scope(http.headers, http.query)
+        api = self._by_signing_name.get(scope.service) if scope else None
+        if api is None:
+            try:
+                version = form_params(http).get("Version", "")
+            except AwsError:
+                version = ""
+            api = self._by_version.get(version)
+        if api is None:
+            return web.Response(status=404, text="Dockyard: no AWS API matches this request.\n")
+        protocol = self._ec2 if api.model.metadata["protocol"] == "ec2" else self._query
+        return _to_aiohttp(await self.call(api, protocol, http, request_id))
 
     async def call(
         self, api: BoundApi[Any], protocol: WireProtocol, http: HttpRequest, request_id: str

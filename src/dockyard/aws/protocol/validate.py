@@ -158,6 +158,8 @@ def _value(shape: Shape, value: Any, path: str, errors: list[str]) -> Any:
     if kind == "timestamp":
         return _timestamp(value)
     if kind == "blob":
+        if isinstance(value, bytes):
+            return value
         if not isinstance(value, str):
             raise SerializationException(_type_message(value, "blob"))
         try:

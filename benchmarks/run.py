@@ -1,0 +1,69 @@
+"""Run every benchmark and print one summary: each figure beside its same-run baseline, as a ratio.
+
+    .venv/bin/python benchmarks/run.py                  # what `make bench` runs
+    .venv/bin/python benchmarks/run.py --only api-latency,idle-memory --quick
+
+The benchmarks run one after another (idle memory first, while the machine is quietest). A goal
+that is missed is reported, never turned into a failure: the exit status is non-zero only when a
+benchmark could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+
+import bench_api_latency
+import bench_idle_memory
+import bench_run_task
+from _common import Result, format_results
+
+__all__ = ["BENCHMARKS", "main"]
+
+# name -> (full run, quick run)
+BENCHMARKS: dict[str, tuple[Callable[[], list[Result]], Callable[[], list[Result]]]] = {
+    "idle-memory": (lambda: bench_idle_memory.run(idle=5.0), lambda: bench_idle_memory.run(idle=2.0)),
+    "api-latency": (
+        lambda: bench_api_latency.run(calls=500, warmup=50),
+        lambda: bench_api_latency.run(calls=50, warmup=10),
+    ),
+    "run-task": (
+        lambda: bench_run_task.run(tasks=20, warmup=2),
+        lambda: bench_run_task.run(tasks=3, warmup=1),
+    ),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run Dockyard's benchmarks.")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--quick", action="store_true", help="few samples: checks the benchmarks run")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    results: list[Result] = []
+    failed: list[str] = []
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        started = time.monotonic()
+        try:
+            results += BENCHMARKS[name][1 if args.quick else 0]()
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+        print(f"   ({time.monotonic() - started:.0f}s)\n", flush=True)
+    print("== summary (ratio = Dockyard / baseline; below 1 is faster or smaller)")
+    print(format_results(results))
+    if failed:
+        print(f"could not run: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
