@@ -25,7 +25,6 @@ from typing import Any
 __all__ = [
     "CREDENTIALS",
     "REGION",
-    "ROOT",
     "Process",
     "Result",
     "Stats",
@@ -41,10 +40,10 @@ __all__ = [
     "ratio",
     "rss_kib",
     "summarize",
+    "table",
     "wait_until",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
@@ -125,25 +124,39 @@ class Result:
         return "meets goal" if self.ratio <= self.goal else "ABOVE GOAL"
 
 
+def table(rows: Sequence[Sequence[str]], *, align: str = "", indent: str = "") -> str:
+    """Plain-text columns with a rule under the header; `align` has one letter per column, l or r
+    (default: the first column left, the others right)."""
+    count = len(rows[0])
+    align = align or "l" + "r" * (count - 1)
+    widths = [max(len(row[i]) for row in rows) for i in range(count)]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [
+            cell.ljust(width) if side == "l" else cell.rjust(width)
+            for cell, width, side in zip(row, widths, align, strict=True)
+        ]
+        return (indent + "  ".join(cells)).rstrip()
+
+    return "\n".join([line(rows[0]), indent + "  ".join("-" * w for w in widths), *map(line, rows[1:])])
+
+
 def format_results(results: Iterable[Result]) -> str:
-    """A plain-text table: metric, value, baseline, ratio, goal."""
-    rows = [("benchmark", "metric", "dockyard", "baseline", "ratio", "goal")]
+    """The summary table: metric, Dockyard's figure, the baseline's, the ratio and the goal."""
+    rows = [["benchmark", "metric", "dockyard", "baseline", "ratio", "goal"]]
     for r in results:
         goal = f"<= {r.goal:g}x {r.verdict}" if r.goal is not None else "reported"
         rows.append(
-            (
+            [
                 r.bench,
                 r.metric,
                 f"{r.value:.1f} {r.unit}",
                 f"{r.baseline:.1f} {r.unit} ({r.baseline_name})",
                 f"{r.ratio:.2f}x",
                 goal,
-            )
+            ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    return table(rows, align="llrlrl")
 
 
 # -- processes ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ tasks still running, the processes (by pid), and removes those containers.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -103,6 +104,10 @@ class LocalDockyard:
         for process in reversed(self.processes):
             process.stop()
         remove_labelled(self.label)
+        for state in self.workdir.glob("ec2-*/state.json"):
+            instance_id = json.loads(state.read_text()).get("ec2_instance_id")
+            if instance_id:
+                remove_envelope(instance_id)
 
     def tails(self, lines: int = 15) -> str:
         """The last lines of every process's log (for a failure message)."""
@@ -111,6 +116,20 @@ class LocalDockyard:
             tail = "\n".join(process.output().splitlines()[-lines:])
             parts.append(f"--- {process.log.name} (last lines)\n{tail}")
         return "\n".join(parts)
+
+
+def remove_envelope(instance_id: str) -> None:
+    """Remove the (empty) cgroup parents an EC2 agent made for its instance envelope: the agent
+    leaves `/dockyard/<instance id>` behind in every controller Docker used."""
+    root = Path("/sys/fs/cgroup")
+    groups = [root / "dockyard" / instance_id]  # cgroup v2
+    groups += [controller / "dockyard" / instance_id for controller in root.iterdir()]  # v1
+    for group in groups:
+        if group.is_dir():
+            try:
+                group.rmdir()
+            except OSError as exc:
+                print(f"  (could not remove the cgroup {group}: {exc.strerror})")
 
 
 def remove_labelled(label: str) -> None:

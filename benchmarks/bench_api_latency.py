@@ -38,6 +38,7 @@ from _common import (
     environment,
     format_results,
     free_port,
+    median,
     summarize,
     wait_until,
 )
@@ -245,6 +246,13 @@ def run(calls: int = 500, warmup: int = 50, limit: float = 120.0) -> list[Result
         for operation in OPERATIONS:
             s = stats[target.name][operation] = summarize(target.samples[operation])
             print(f"  {target.name:30} {operation:24} {s.p50:7.2f} {s.p90:7.2f} {s.p99:7.2f} {s.mean:7.2f}")
+    tenth = max(len(targets[0].samples["RunTask"]) // 10, 1)
+    print(
+        f"  RunTask p50 over the first and the last {tenth} calls (live tasks accumulate; none is stopped):"
+    )
+    for target in targets:
+        first, last = target.samples["RunTask"][:tenth], target.samples["RunTask"][-tenth:]
+        print(f"    {target.name:30} {median(first):6.2f} -> {median(last):6.2f}")
     return pair_results(stats)
 
 

@@ -1,23 +1,26 @@
 """RunTask -> RUNNING latency for a cached image, beside `docker run -d` of the same container.
 
 Dockyard runs as users run it: a `dockyard server` process on a free loopback port, a Fargate
-pool agent and one EC2 agent (t3.medium), each a `dockyard agent` process. Three kinds of samples
-are taken in interleaved rounds (the order rotates each round), one at a time:
+pool agent and one EC2 agent (t3.medium), each a `dockyard agent` process. In every round one
+sample of each kind is taken, one at a time, in an order that rotates each round:
 
 - docker run -d: `docker run -d -m 64m dockyard/busybox:latest sh -c '...'`, timed until the CLI
-  returns (the container is started by then).
+  returns (the container is started by then): the baseline of the goal;
+- docker run -d x2: a pause container on a user-defined bridge, then the app container in its
+  network namespace: what a Fargate task does, by hand (an informative second baseline);
 - bridge: a bridge-mode task with the same image, command and 64 MiB hard limit, on the EC2 agent
-  (one container: the fair comparison with `docker run -d`).
-- fargate: the same container as a FARGATE (awsvpc) task on the pool; it also creates and starts
-  the task's pause container, so it is reported separately, also as a ratio to docker run.
+  (one container: the fair comparison with `docker run -d`);
+- fargate: the same container as a FARGATE (awsvpc) task on the pool, which also creates and
+  starts the task's pause container; reported separately, also as a ratio to docker run.
 
 A task sample is timed from the RunTask call to the first DescribeTasks that shows lastStatus
-RUNNING, polling every 5 ms; the server's own `startedAt - createdAt` is recorded too (it excludes
-the RunTask round trip and the report/poll at the end). From the task's timestamps and the
-container's `docker inspect` times each sample is split into phases, to show where time goes.
-Every task is stopped and every container removed; all waits are bounded.
+RUNNING, polled every 5 ms; the server's own `startedAt - createdAt` is recorded too. Both task
+kinds are sampled again with 50 ms polls, since on a small machine the tight poll loop slows the
+start it measures. From the task's timestamps and the containers' `docker inspect` times, each
+sample is split into phases (see `_timeline`) to show where the time goes. Every task is stopped
+and every container removed; all waits are bounded.
 
-    .venv/bin/python benchmarks/bench_run_task.py [--tasks 20] [--warmup 2]
+    .venv/bin/python benchmarks/bench_run_task.py [--tasks 20] [--warmup 2] [--no-light]
 """
 
 from __future__ import annotations
@@ -30,23 +33,16 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from _common import REGION, Result, format_results, median, summarize, wait_until
+from _common import REGION, Result, format_results, summarize, wait_until
 from _dockyard import LocalDockyard
+from _timeline import Sample, docker_phases, parse_docker_time, phase_table, task_phases
 
-__all__ = [
-    "Sample",
-    "docker_phases",
-    "main",
-    "parse_docker_time",
-    "phase_table",
-    "run",
-    "task_phases",
-]
+__all__ = ["KINDS", "Kind", "main", "report", "run"]
 
 BENCH = "run-task"
 IMAGE = "dockyard/busybox:latest"
@@ -58,98 +54,25 @@ STOP_TIMEOUT = 30.0
 GOAL = 1.5
 PAUSE_COMMAND = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 PAUSE_MEMORY_MIB = 16  # what the agent gives its pause container
-DOCKER, DOCKER_PAIR, BRIDGE, FARGATE = (
-    "docker run -d",
-    "docker run -d x2 (pause + app)",
-    "bridge task (EC2)",
-    "fargate task (awsvpc)",
-)
-KINDS = (DOCKER, DOCKER_PAIR, BRIDGE, FARGATE)
+LIGHT_POLL_INTERVAL = 0.05
 
 
-@dataclass
-class Sample:
-    observed: float  # seconds from the call to RUNNING as the client saw it
-    server: float | None = None  # startedAt - createdAt (tasks only)
-    phases: dict[str, float] = field(default_factory=dict)
+@dataclass(frozen=True, slots=True)
+class Kind:
+    name: str
+    column: str  # its column in the phase table
+    launch: str  # docker | docker-pair | bridge | fargate
+    poll: float = POLL_INTERVAL  # the DescribeTasks interval (tasks)
 
 
-# -- pure helpers ------------------------------------------------------------------------------------
-
-
-def parse_docker_time(value: str) -> float:
-    """Docker's UTC timestamp with nanoseconds (``2026-11-21T21:52:42.123456789Z``) as epoch seconds."""
-    whole, _, fraction = value.strip().removesuffix("Z").partition(".")
-    seconds = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
-    return seconds + (float("0." + fraction) if fraction else 0.0)
-
-
-def task_phases(
-    *,
-    called: float,
-    seen: float,
-    task: Mapping[str, float],
-    app: tuple[float, float],
-    pause: tuple[float, float] | None = None,
-) -> dict[str, float]:
-    """Split one task sample (epoch seconds) into consecutive phases that add up to seen - called.
-
-    `task` holds createdAt, pullStartedAt, pullStoppedAt and startedAt; `app` and `pause` are
-    (Created, State.StartedAt) from `docker inspect` of the app and the pause container.
-    """
-    points = [
-        ("RunTask call -> task created", called),
-        ("created -> agent starts (pull start)", task["createdAt"]),
-        ("image pull attempt", task["pullStartedAt"]),
-    ]
-    if pause is not None:
-        points += [
-            ("pull done -> pause container create", task["pullStoppedAt"]),
-            ("pause: docker create -> process started", pause[0]),
-            ("pause started -> app container create", pause[1]),
-        ]
-    else:
-        points.append(("pull done -> container create", task["pullStoppedAt"]))
-    points += [
-        ("docker create -> process started", app[0]),
-        ("process started -> agent marks RUNNING", app[1]),
-        ("agent RUNNING -> DescribeTasks shows it", task["startedAt"]),
-    ]
-    ends = [at for _, at in points[1:]] + [seen]
-    return {name: end - start for (name, start), end in zip(points, ends, strict=True)}
-
-
-def docker_phases(
-    *, called: float, returned: float, app: tuple[float, float], pause: tuple[float, float] | None = None
-) -> dict[str, float]:
-    """Split one `docker run -d` sample (epoch seconds; `app` and `pause` as in `task_phases`) into
-    CLI, create and start phases; with `pause`, two runs: the pause container, then the app in it."""
-    points = [("CLI call -> container created", called)]
-    if pause is not None:
-        points = [
-            ("CLI call -> pause container created", called),
-            ("pause: docker create -> process started", pause[0]),
-            ("pause started -> app container created", pause[1]),
-        ]
-    points += [("docker create -> process started", app[0]), ("process started -> CLI returns", app[1])]
-    ends = [at for _, at in points[1:]] + [returned]
-    return {name: end - start for (name, start), end in zip(points, ends, strict=True)}
-
-
-def phase_table(samples: Mapping[str, Sequence[Sample]]) -> str:
-    """Median of each phase per kind, in milliseconds."""
-    lines: list[str] = []
-    for kind, items in samples.items():
-        if not items:
-            continue
-        lines.append(f"  {kind}: median phases (ms)")
-        names = list(items[0].phases)
-        for name in names:
-            values = [s.phases[name] for s in items if name in s.phases]
-            if values:
-                lines.append(f"    {name:42} {median(values) * 1000:8.1f}")
-        lines.append(f"    {'total (observed)':42} {median([s.observed for s in items]) * 1000:8.1f}")
-    return "\n".join(lines)
+DOCKER = Kind("docker run -d", "docker", "docker")
+DOCKER_PAIR = Kind("docker run -d x2 (pause + app)", "docker x2", "docker-pair")
+BRIDGE = Kind("bridge task (EC2)", "bridge", "bridge")
+FARGATE = Kind("fargate task (awsvpc)", "fargate", "fargate")
+# the same tasks polled 10x less often: the tight poll loads this 2-core machine (see docs/performance.md)
+BRIDGE_LIGHT = Kind("bridge task (EC2)", "bridge@50ms", "bridge", LIGHT_POLL_INTERVAL)
+FARGATE_LIGHT = Kind("fargate task (awsvpc)", "fargate@50ms", "fargate", LIGHT_POLL_INTERVAL)
+KINDS = (DOCKER, DOCKER_PAIR, BRIDGE, FARGATE, BRIDGE_LIGHT, FARGATE_LIGHT)
 
 
 # -- measuring ---------------------------------------------------------------------------------------
@@ -174,12 +97,11 @@ def _times(container_id: str) -> tuple[float, float]:
 class Bench:
     """The samples, taken on a Dockyard of its own (server, Fargate pool, one EC2 agent)."""
 
-    def __init__(self, dockyard: LocalDockyard, *, poll_interval: float = POLL_INTERVAL) -> None:
+    def __init__(self, dockyard: LocalDockyard) -> None:
         self.dockyard = dockyard
         self.label = dockyard.label
         self.cluster = f"bench-{dockyard.run_id}"
         self.network = f"dockyard-bench-{dockyard.run_id}"
-        self.poll_interval = poll_interval
         self.ecs: Any = None
         self.subnet = ""
 
@@ -240,7 +162,7 @@ class Bench:
             _docker("rm", "-f", app_id, *([pause_id] if pause_id else []))
         return Sample(observed, phases=phases)
 
-    def task(self, *, fargate: bool) -> Sample:
+    def task(self, *, fargate: bool, poll: float) -> Sample:
         params: dict[str, Any] = {
             "cluster": self.cluster,
             "taskDefinition": "bench-bridge",
@@ -267,29 +189,35 @@ class Bench:
                     break
                 if task["lastStatus"] == "STOPPED" or observed > RUNNING_TIMEOUT:
                     raise RuntimeError(f"the task did not reach RUNNING: {task}")
-                time.sleep(self.poll_interval)
-            times = {k: _epoch(task[k]) for k in ("createdAt", "pullStartedAt", "pullStoppedAt", "startedAt")}
-            pause = None
-            if fargate:
-                pause_id = _docker(
-                    "ps",
-                    "-aq",
-                    "--filter",
-                    f"label=com.amazonaws.ecs.task-arn={arn}",
-                    "--filter",
-                    "label=com.amazonaws.ecs.container-name=~internal~ecs~pause",
-                )
-                pause = _times(pause_id)
-            phases = task_phases(
-                called=called,
-                seen=called + observed,
-                task=times,
-                app=_times(task["containers"][0]["runtimeId"]),
-                pause=pause,
-            )
-            return Sample(observed, server=times["startedAt"] - times["createdAt"], phases=phases)
+                time.sleep(poll)
+            server = _epoch(task["startedAt"]) - _epoch(task["createdAt"])
+            return Sample(observed, server=server, phases=self._phases(task, arn, called, observed, fargate))
         finally:
             self._stop_task(arn)
+
+    def _phases(
+        self, task: dict[str, Any], arn: str, called: float, observed: float, fargate: bool
+    ) -> dict[str, float]:
+        """The sample's phases; none when a timestamp or container they need is missing."""
+        names = ("createdAt", "pullStartedAt", "pullStoppedAt", "startedAt")
+        app = task["containers"][0].get("runtimeId")
+        if not app or any(name not in task for name in names):
+            return {}
+        pause = None
+        if fargate:
+            pause_id = _docker(
+                "ps",
+                "-aq",
+                "--filter",
+                f"label=com.amazonaws.ecs.task-arn={arn}",
+                "--filter",
+                "label=com.amazonaws.ecs.container-name=~internal~ecs~pause",
+            )
+            if not pause_id:
+                return {}
+            pause = _times(pause_id)
+        times = {name: _epoch(task[name]) for name in names}
+        return task_phases(called=called, seen=called + observed, task=times, app=_times(app), pause=pause)
 
     def _stop_task(self, arn: str) -> None:
         self.ecs.stop_task(cluster=self.cluster, task=arn, reason="benchmark sample done")
@@ -301,10 +229,10 @@ class Bench:
         if not wait_until(stopped, timeout=STOP_TIMEOUT, interval=0.1):
             print(f"  warning: {arn} did not stop within {STOP_TIMEOUT:.0f}s; it is removed at the end")
 
-    def sample(self, kind: str) -> Sample:
-        if kind in (DOCKER, DOCKER_PAIR):
-            return self.docker_run(with_pause=kind == DOCKER_PAIR)
-        return self.task(fargate=kind == FARGATE)
+    def sample(self, kind: Kind) -> Sample:
+        if kind.launch.startswith("docker"):
+            return self.docker_run(with_pause=kind.launch == "docker-pair")
+        return self.task(fargate=kind.launch == "fargate", poll=kind.poll)
 
 
 def _ensure_image() -> None:
@@ -318,59 +246,74 @@ def _ensure_image() -> None:
     asyncio.run(build())
 
 
-def run(tasks: int = 20, warmup: int = 2, *, poll_interval: float = POLL_INTERVAL) -> list[Result]:
+def run(tasks: int = 20, warmup: int = 2, *, light: bool = True) -> list[Result]:
+    """`tasks` rounds of one sample of each kind (after `warmup` rounds); `light` adds the 50 ms kinds."""
     if shutil.which("docker") is None:
         raise SystemExit("bench_run_task: the docker CLI is needed for the baseline")
     _ensure_image()
-    samples: dict[str, list[Sample]] = {kind: [] for kind in KINDS}
+    kinds = KINDS if light else KINDS[:4]
+    samples: dict[Kind, list[Sample]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
-        bench = Bench(LocalDockyard(Path(tmp)), poll_interval=poll_interval)
+        bench = Bench(LocalDockyard(Path(tmp)))
         try:
             bench.start()
             for _ in range(warmup):
-                for kind in KINDS:
+                for kind in kinds:
                     bench.sample(kind)
             for number in range(tasks):
-                shift = number % len(KINDS)  # rotate the order so no kind always follows another
-                for kind in KINDS[shift:] + KINDS[:shift]:
+                shift = number % len(kinds)  # rotate the order so no kind always follows another
+                for kind in kinds[shift:] + kinds[:shift]:
                     samples[kind].append(bench.sample(kind))
         except BaseException:
             print(bench.dockyard.tails())
             raise
         finally:
             bench.stop()
-    return report(samples, poll_interval)
+    return report(samples)
 
 
-def report(samples: Mapping[str, Sequence[Sample]], poll_interval: float) -> list[Result]:
-    """Print the latencies, ratios and phase medians; the results for the summary."""
-    baseline = summarize([s.observed * 1000 for s in samples[DOCKER]])
-    pair = summarize([s.observed * 1000 for s in samples[DOCKER_PAIR]])
-    print(f"RunTask -> RUNNING, {baseline.n} samples each (DescribeTasks every {poll_interval * 1000:g} ms)")
+def _ms(samples: Sequence[Sample], *, server: bool = False) -> list[float]:
+    if server:
+        return [s.server * 1000 for s in samples if s.server is not None]
+    return [s.observed * 1000 for s in samples]
+
+
+def report(samples: Mapping[Kind, Sequence[Sample]]) -> list[Result]:
+    """Print latencies, ratios and the phase table; the results for the summary."""
+    docker = summarize(_ms(samples[DOCKER]))
+    print(f"RunTask -> RUNNING beside docker run -d ({docker.n} samples each; ms)")
     for kind, items in samples.items():
-        stats = summarize([s.observed * 1000 for s in items])
-        print(f"  {kind:31} p50 {stats.p50:6.1f} ms  p90 {stats.p90:6.1f} ms  max {stats.max:6.1f} ms")
-        if kind in (BRIDGE, FARGATE):
-            server = summarize([s.server * 1000 for s in items if s.server is not None])
-            p50, p90 = stats.p50 / baseline.p50, stats.p90 / baseline.p90
+        stats = summarize(_ms(items))
+        polls = (
+            f", DescribeTasks every {kind.poll * 1000:g} ms" if kind.launch in ("bridge", "fargate") else ""
+        )
+        print(f"  {kind.name}{polls}: p50 {stats.p50:.1f}  p90 {stats.p90:.1f}  max {stats.max:.1f}")
+        if kind.launch in ("bridge", "fargate"):
+            server = summarize(_ms(items, server=True))
             print(
-                f"  {'':31} / docker run -d: p50 {p50:.2f}x  p90 {p90:.2f}x;"
-                f" server startedAt - createdAt p50 {server.p50:.1f} ms, p90 {server.p90:.1f} ms"
+                f"    / docker run -d: p50 {stats.p50 / docker.p50:.2f}x  p90 {stats.p90 / docker.p90:.2f}x;"
+                f"  server startedAt - createdAt: p50 {server.p50:.1f} ({server.p50 / docker.p50:.2f}x)"
+                f"  p90 {server.p90:.1f} ({server.p90 / docker.p90:.2f}x)"
             )
-    print(phase_table(samples))
+    for group in ("docker", "task"):
+        chosen = {
+            k.column: v for k, v in samples.items() if k.launch.startswith("docker") == (group == "docker")
+        }
+        print(phase_table(chosen))
     results: list[Result] = []
-    for kind, short in ((BRIDGE, "bridge"), (FARGATE, "fargate")):
-        stats = summarize([s.observed * 1000 for s in samples[kind]])
-        server = summarize([s.server * 1000 for s in samples[kind] if s.server is not None])
+    for kind in (BRIDGE, FARGATE):
+        stats = summarize(_ms(samples[kind]))
         results += [
-            Result(BENCH, f"{short} p50", stats.p50, "docker run -d p50", baseline.p50, "ms", GOAL),
-            Result(BENCH, f"{short} p90", stats.p90, "docker run -d p90", baseline.p90, "ms", GOAL),
-            Result(
-                BENCH, f"{short} startedAt-createdAt p50", server.p50, "docker run -d p50", baseline.p50, "ms"
-            ),
+            Result(BENCH, f"{kind.column} p50", stats.p50, "docker run -d p50", docker.p50, "ms", GOAL),
+            Result(BENCH, f"{kind.column} p90", stats.p90, "docker run -d p90", docker.p90, "ms", GOAL),
         ]
-    fargate = summarize([s.observed * 1000 for s in samples[FARGATE]])
-    results.append(Result(BENCH, "fargate p50", fargate.p50, "docker run -d x2 p50", pair.p50, "ms"))
+    for kind in (BRIDGE_LIGHT, FARGATE_LIGHT) if BRIDGE_LIGHT in samples else (BRIDGE, FARGATE):
+        server = summarize(_ms(samples[kind], server=True))
+        metric = f"{kind.column} startedAt-createdAt p50"
+        results.append(Result(BENCH, metric, server.p50, "docker run -d p50", docker.p50, "ms"))
+    if samples.get(DOCKER_PAIR):
+        pair, fargate = summarize(_ms(samples[DOCKER_PAIR])), summarize(_ms(samples[FARGATE]))
+        results.append(Result(BENCH, "fargate p50", fargate.p50, "docker run -d x2 p50", pair.p50, "ms"))
     return results
 
 
@@ -378,9 +321,9 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     parser = argparse.ArgumentParser(description="RunTask -> RUNNING latency beside docker run -d.")
     parser.add_argument("--tasks", type=int, default=20, help="measured samples of each kind (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured samples of each kind first")
-    parser.add_argument("--poll-ms", type=float, default=POLL_INTERVAL * 1000, help="DescribeTasks interval")
+    parser.add_argument("--no-light", action="store_true", help="skip the tasks polled every 50 ms")
     args = parser.parse_args(argv)
-    results = run(args.tasks, args.warmup, poll_interval=args.poll_ms / 1000)
+    results = run(args.tasks, args.warmup, light=not args.no_light)
     print(format_results(results))
     return results
 

@@ -360,12 +360,14 @@ def test_delete_cluster_with_services(ecs: Any, server: ThreadedServer) -> None:
 
 
 def test_delete_cluster_with_tasks(ecs: Any) -> None:
+    from tests.api.task_helpers import fargate_td, network
+
     ecs.create_cluster(clusterName="c1")
-    instance = register(ecs, "c1")
-    task = run_task(ecs, "c1", instance["containerInstanceArn"])
-    ecs.deregister_container_instance(
-        cluster="c1", containerInstance=instance["containerInstanceArn"], force=True
+    fargate_td(ecs)
+    response = ecs.run_task(
+        cluster="c1", taskDefinition="web", launchType="FARGATE", networkConfiguration=network()
     )
+    task = response["tasks"][0]["taskArn"]
     with pytest.raises(ClientError) as caught:
         ecs.delete_cluster(cluster="c1")
     assert error(caught) == (
@@ -373,4 +375,25 @@ def test_delete_cluster_with_tasks(ecs: Any) -> None:
         "The Cluster cannot be deleted while Tasks are active.",
     )
     ecs.submit_task_state_change(cluster="c1", task=task, status="STOPPED", reason="done")
+    assert ecs.delete_cluster(cluster="c1")["cluster"]["status"] == "INACTIVE"
+
+
+def test_force_deregistration_stops_the_instances_tasks(ecs: Any) -> None:
+    import time
+
+    ecs.create_cluster(clusterName="c1")
+    instance = register(ecs, "c1")
+    task = run_task(ecs, "c1", instance["containerInstanceArn"])
+    ecs.deregister_container_instance(
+        cluster="c1", containerInstance=instance["containerInstanceArn"], force=True
+    )
+    deadline = time.monotonic() + 5
+    described: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        described = ecs.describe_tasks(cluster="c1", tasks=[task])["tasks"][0]
+        if described["lastStatus"] == "STOPPED":
+            break
+        time.sleep(0.02)
+    assert described["lastStatus"] == "STOPPED"
+    assert described["stopCode"] == "TerminationNotice"
     assert ecs.delete_cluster(cluster="c1")["cluster"]["status"] == "INACTIVE"

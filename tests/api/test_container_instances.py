@@ -86,10 +86,10 @@ def test_register_container_instance(ecs: Any, server: ThreadedServer) -> None:
     assert b"hostAddress" not in raw and b"dockyard" not in raw
 
 
-def test_register_without_identity_document_generates_an_instance_id(ecs: Any) -> None:
+def test_register_without_identity_document_is_a_managed_instance(ecs: Any) -> None:
     ecs.create_cluster()
     instance = register(ecs)
-    assert re.fullmatch(r"i-[0-9a-f]{17}", instance["ec2InstanceId"])
+    assert re.fullmatch(r"mi-[0-9a-f]{17}", instance["ec2InstanceId"])  # ECS Anywhere ids
     assert "ecs.availability-zone" not in {a["name"] for a in instance["attributes"]}
 
 

@@ -36,6 +36,8 @@ EC2 = HostContext(
     available_log_drivers=("json-file", "none", "syslog"),
 )
 FARGATE = HostContext(launch_type="FARGATE", region="us-east-1", data_dir="/var/lib/dockyard")
+PAIR = ({"name": "app", "image": "nginx"}, {"name": "side", "image": "nginx", "essential": False})
+
 NETWORK = {
     "attachmentId": "att-1",
     "privateIpv4Address": "172.31.3.17",
@@ -268,6 +270,8 @@ def test_identity_ec2_versus_fargate() -> None:
     fargate = plan_task(item(network_mode=None, launch_type="FARGATE", network=NETWORK), FARGATE)
     assert fargate.cluster == CLUSTER_ARN and fargate.network_mode == "awsvpc"
     assert fargate.network is not None and fargate.network.private_ipv4_address == "172.31.3.17"
+    assert fargate.pause_name is None  # one container holds its own network namespace
+    fargate = plan_task(item(*PAIR, network_mode=None, launch_type="FARGATE", network=NETWORK), FARGATE)
     assert fargate.pause_name == docker_name("web", 3, PAUSE_CONTAINER_NAME, TASK_ARN)
 
 
@@ -707,7 +711,7 @@ def test_bridge_port_range_is_published_as_a_block() -> None:
     [
         ("host", "host", (PortBinding(8080, None, "tcp"),)),
         ("none", "none", ()),
-        ("awsvpc", "container:{pause}", ()),
+        ("awsvpc", "dockyard-vpc-1", ()),
     ],
 )
 def test_non_bridge_network_modes(mode: str, network_mode: str, ports: tuple[PortBinding, ...]) -> None:
@@ -724,10 +728,14 @@ def test_non_bridge_network_modes(mode: str, network_mode: str, ports: tuple[Por
     assert spec.network_mode == network_mode.format(pause=plan.pause_name)
     assert spec.ports == ports and spec.links == ()
     if mode == "awsvpc":
-        assert spec.hostname is None and spec.dns == () and spec.extra_hosts == ()
+        # one container: on the VPC network itself, named for its ENI (the definition's hostname,
+        # dns and extraHosts do not apply to awsvpc)
+        assert spec.hostname == "ip-172-31-3-17.ec2.internal" and spec.dns == ()
+        assert spec.extra_hosts == ("ip-172-31-3-17.ec2.internal:172.31.3.17",)
         assert [(p.container_port, p.host_port) for p in c.ports] == [(8080, 8080)]
-        by_id = container_spec(plan, c, host=EC2, endpoint_id="e", pause_id="abc123")
-        assert by_id.network_mode == "container:abc123"
+        pair = plan_task(item({"name": "app", "image": "nginx"}, PAIR[1], network_mode=mode), EC2)
+        by_id = container_spec(pair, pair.container("app"), host=EC2, endpoint_id="e", pause_id="abc123")
+        assert by_id.network_mode == "container:abc123" and by_id.hostname is None
     else:
         assert spec.hostname == "h"
 
@@ -780,7 +788,7 @@ def test_pid_and_ipc_modes(
 
 
 def test_pause_spec_awsvpc() -> None:
-    plan = plan_task(item(network_mode="awsvpc"), EC2)
+    plan = plan_task(item(*PAIR, network_mode="awsvpc"), EC2)
     spec = pause_spec(plan, EC2, image="dockyard/pause:1", extra_labels={"dockyard.agent": "i-1"})
     assert spec.name == plan.pause_name and spec.image == "dockyard/pause:1"
     assert spec.network_mode == "dockyard-vpc-1"
@@ -796,8 +804,17 @@ def test_pause_spec_awsvpc() -> None:
 
 def test_pause_spec_hostname_falls_back_to_ip_name() -> None:
     network = {k: v for k, v in NETWORK.items() if k != "privateDnsName"}
-    plan = plan_task(item(network_mode="awsvpc", network=network), EC2)
+    plan = plan_task(item(*PAIR, network_mode="awsvpc", network=network), EC2)
     assert pause_spec(plan, EC2, image="p").hostname == "ip-172-31-3-17"
+
+
+def test_a_single_awsvpc_container_holds_its_own_network_namespace() -> None:
+    plan = plan_task(item(network_mode="awsvpc"), EC2)
+    assert plan.pause_name is None
+    spec = container_spec(plan, plan.container("app"), host=EC2, endpoint_id="e", docker_network="vpcnet")
+    assert spec.network_mode == "vpcnet"
+    assert (spec.ip_address, spec.mac_address) == ("172.31.3.17", "0a:58:ac:1f:03:11")
+    assert spec.hostname == "ip-172-31-3-17.ec2.internal"
 
 
 def test_pause_spec_for_namespaces_only() -> None:

@@ -86,3 +86,33 @@ async def test_agent_monitor_marks_silent_agents_disconnected() -> None:
     await monitor.reconcile(instance)
     doc = await ecs.store.get(instance)
     assert doc is not None and doc.value["agentConnected"] is False
+
+
+async def test_tasks_of_a_deregistered_instance_are_recorded_stopped() -> None:
+    from dockyard.services.ecs.controllers import DeregisteredInstanceTasks
+
+    clock = FakeClock()
+    ecs = ecs_with(clock)
+    arn = "arn:aws:ecs:r:1:container-instance/c/i1"
+    instance = Key("1", "r", "ecs:container-instance", "c/i1")
+    task_key = Key("1", "r", "ecs:task", "c/t1")
+    await ecs.store.put(instance, {"containerInstanceArn": arn, "status": "ACTIVE"})
+    task = {
+        "taskArn": "arn:aws:ecs:r:1:task/c/t1",
+        "lastStatus": "RUNNING",
+        "desiredStatus": "RUNNING",
+        "containerInstanceArn": arn,
+        "containers": [],
+        "dockyard": {"node": arn},
+    }
+    await ecs.store.put(task_key, task, labels={"node": arn})
+    controller = DeregisteredInstanceTasks(ecs)
+    await controller.reconcile(instance)
+    assert (await ecs.store.get(task_key)).value["lastStatus"] == "RUNNING"  # type: ignore[union-attr]
+    await ecs.store.put(instance, {"containerInstanceArn": arn, "status": "INACTIVE"})
+    await controller.reconcile(instance)
+    stopped = (await ecs.store.get(task_key)).value  # type: ignore[union-attr]
+    assert stopped["lastStatus"] == "STOPPED" and stopped["desiredStatus"] == "STOPPED"
+    assert stopped["stopCode"] == "TerminationNotice"
+    assert stopped["stoppedReason"] == f"Container instance {arn} was deregistered."
+    assert await ecs.store.find("ecs:task", "node", arn) == []

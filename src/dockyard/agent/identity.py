@@ -41,6 +41,20 @@ class AddressLock:
         self._handle: IO[str] | None = None
         self.address: str | None = None
 
+    def try_acquire(self, address: str) -> bool:
+        """Hold exactly `address` if no other agent does."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        handle = open(self._dir / f"{address}.lock", "a+")  # noqa: SIM115 - held for the agent's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self.release()
+        self._handle = handle
+        self.address = address
+        return True
+
     def acquire(self, preferred: str | None = None) -> str:
         self._dir.mkdir(parents=True, exist_ok=True)
         candidates = [preferred] if preferred else []

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from dockyard.agent.client import ControlPlane, EcsError
 from dockyard.agent.envelope import Envelope
 from dockyard.agent.identity import (
@@ -90,12 +92,16 @@ class AgentConfig:
     reserved_memory: int = field(default_factory=lambda: int(os.environ.get("ECS_RESERVED_MEMORY", "0")))
 
 
+class InstanceDeregistered(Exception):
+    """The control plane deregistered this container instance: the agent stops, as ECS's does."""
+
+
 class Agent:
     def __init__(
         self, config: AgentConfig, *, runtime: DockerRuntime | None = None, lock: AddressLock | None = None
     ) -> None:
         self.config = config
-        self.runtime = runtime or DockerRuntime()
+        self.runtime = runtime or DockerRuntime.from_env()
         self.clock = SystemClock()
         self.control = ControlPlane(config.endpoint, config.region)
         self.state = AgentState.load(config.data_dir / "state.json")
@@ -108,6 +114,7 @@ class Agent:
         self.ready = asyncio.Event()
         self._type: InstanceType | None = None
         self._metadata: MetadataHost | None = None
+        self._envelope: Envelope | None = None
 
     # -- setup ------------------------------------------------------------------------------------
 
@@ -151,7 +158,8 @@ class Agent:
                 memory_mib=self._type.registered_memory_mib,
             )
             cgroup_parent = envelope.cgroup_parent if envelope.apply() else None
-            await self._register()
+            self._envelope = envelope
+            await self._register_until_done()
             assert self.state.container_instance_arn is not None
             self.node = self.state.container_instance_arn
             agent_label["dockyard.agent"] = self.state.ec2_instance_id
@@ -167,7 +175,7 @@ class Agent:
                 stop_timeout=int(config.stop_timeout),
             )
             ports = HostPortAllocator(address)
-            for record in self.state.tasks.values():
+            for record in self.state.tasks.values():  # re-attached runners mark whole port blocks again
                 for key, port in record.host_ports.items():
                     ports.mark_used([port], protocol=key.rsplit("/", 1)[-1])
         self.state.save()
@@ -238,7 +246,41 @@ class Agent:
             {"cluster": config.cluster, "containerInstance": self.state.container_instance_arn},
         )
         self._poll_endpoint = discovered["endpoint"]
-        log.info("registered %s with cluster %s", self.state.container_instance_arn, config.cluster)
+        log.info(
+            "registered %s (%s, %s) with cluster %s; bridge ports are published on %s",
+            self.state.container_instance_arn,
+            self.state.ec2_instance_id,
+            self._type.name,
+            config.cluster,
+            self.state.host_address,
+        )
+
+    async def _register_until_done(self) -> None:
+        """Register, waiting (with a log line) while the cluster does not exist or the server is away."""
+        delay = 1.0
+        while True:
+            try:
+                await self._register()
+                return
+            except EcsError as exc:
+                if exc.status >= 500 or exc.code in ("ClusterNotFoundException", "ThrottlingException"):
+                    log.error(
+                        "cannot register with cluster %s: %s; retrying in %.0fs",
+                        self.config.cluster,
+                        exc.message or exc.code,
+                        delay,
+                    )
+                else:
+                    raise
+            except aiohttp.ClientError as exc:
+                log.error(
+                    "cannot reach the control plane at %s (%s); retrying in %.0fs",
+                    self.config.endpoint,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -257,10 +299,12 @@ class Agent:
                 except asyncio.CancelledError:
                     raise
                 except EcsError as exc:
+                    if exc.status == 410 and not self.config.fargate_pool:
+                        raise InstanceDeregistered(self.state.container_instance_arn or "") from exc
                     if exc.status == 404 and not self.config.fargate_pool:
                         log.warning("the control plane does not know this instance; registering again")
                         self.state.container_instance_arn = None
-                        await self._register()
+                        await self._register_until_done()
                         self.node = self.state.container_instance_arn or self.node
                         continue
                     log.warning("poll failed: %s", exc)
@@ -277,6 +321,7 @@ class Agent:
                 self._reconcile(response["tasks"], runner_config)
                 self.ready.set()
         finally:
+            log.info("agent stopping; its running tasks keep running")
             events.cancel()
             for task in self._runner_tasks.values():
                 task.cancel()
@@ -284,9 +329,18 @@ class Agent:
             await self.reporter.stop()
             if self._metadata is not None:
                 await self._metadata.stop()
+            await self._release_envelope()
             await self.control.close()
             await self.runtime.close()
             self._lock.release()
+
+    async def _release_envelope(self) -> None:
+        """Remove the instance's cgroup parent when none of its containers is left."""
+        if self._envelope is None or self.state.ec2_instance_id is None:
+            return
+        with contextlib.suppress(Exception):
+            if not await self.runtime.list(labels={"dockyard.agent": self.state.ec2_instance_id}):
+                self._envelope.remove()
 
     def _reconcile(self, items: list[dict[str, Any]], runner_config: RunnerConfig) -> None:
         listed = {item["taskArn"]: item for item in items}
@@ -376,16 +430,17 @@ def _pairs(items: list[str]) -> dict[str, str]:
 async def agent_from_args(args: argparse.Namespace) -> int:
     attributes = _pairs(args.attribute)
     labels = _pairs(args.label)
-    data_dir = args.data_dir
     lock = AddressLock()
-    address = args.address
-    if not args.fargate_pool and address is None:
-        address = lock.acquire()
+    address, data_dir = args.address, args.data_dir
     if data_dir is None:
         from dockyard.server.settings import default_data_dir
 
-        name = "fargate" if args.fargate_pool else f"{args.cluster}-{address}"
-        data_dir = default_data_dir() / "agents" / name
+        agents = default_data_dir() / "agents"
+        if args.fargate_pool:
+            data_dir = agents / "fargate"
+        else:
+            address = address or _reuse_address(agents, args.cluster, lock)
+            data_dir = agents / f"{args.cluster}-{address}"
     config = AgentConfig(
         endpoint=args.endpoint,
         region=args.region,
@@ -400,6 +455,22 @@ async def agent_from_args(args: argparse.Namespace) -> int:
         labels=labels,
     )
     agent = Agent(config, lock=lock)
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await agent.run()
+    except asyncio.CancelledError:
+        pass
+    except InstanceDeregistered as exc:
+        log.error(
+            "container instance %s was deregistered; the agent stops (its containers are left running)", exc
+        )
+        return 5
     return 0
+
+
+def _reuse_address(agents: Path, cluster: str, lock: AddressLock) -> str:
+    """The address of an earlier agent of this cluster whose lock is free (a restart), else a new one."""
+    for previous in sorted(agents.glob(f"{cluster}-127.0.0.*")):
+        address = previous.name.rsplit("-", 1)[-1]
+        if lock.try_acquire(address):
+            return address
+    return lock.acquire()

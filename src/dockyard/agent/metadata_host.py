@@ -134,6 +134,7 @@ class MetadataHost:
                     state = await self._agent.runtime.inspect(status.runtime_id)
             containers.append(self._container_view(runner, container.name, state))
         network = item.get("network") or {}
+        storage = runner.ephemeral_storage_metrics()  # Fargate: (Utilized, Reserved) MiB
         return TaskView(
             cluster=plan.cluster,
             task_arn=plan.task_arn,
@@ -154,6 +155,8 @@ class MetadataHost:
             else "",
             vpc_id=str(network.get("vpcId", "")),
             container_instance_arn=item.get("containerInstanceArn"),
+            ephemeral_storage_utilized=storage[0] if storage is not None else None,
+            ephemeral_storage_reserved=storage[1] if storage is not None else None,
         )
 
     def _container_view(self, runner: TaskRunner, name: str, state: ContainerState | None) -> ContainerView:

@@ -93,7 +93,10 @@ def plan_task(item: Mapping[str, Any], host: HostContext) -> TaskPlan:
         network = NetworkAttachment.from_item(item["network"])
     pid_mode = taskdef.get("pidMode")
     ipc_mode = taskdef.get("ipcMode")
-    needs_pause = network_mode == "awsvpc" or pid_mode == "task" or ipc_mode == "task"
+    # One awsvpc container holds its own network namespace; several share the pause container's.
+    needs_pause = (
+        (network_mode == "awsvpc" and len(definitions) > 1) or pid_mode == "task" or ipc_mode == "task"
+    )
     return TaskPlan(
         task_arn=task_arn,
         task_id=task_id,

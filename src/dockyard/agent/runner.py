@@ -1,16 +1,20 @@
 """One task on one host, from work item to cleanup: the agent's task runner.
 
 ```
-plan ─> PENDING: pull images ─> provision volumes and network (pause container, host ports)
-     ─> start containers as their dependsOn conditions are met ─> RUNNING
+plan ─> adopt containers recorded before a restart ─> PENDING: pull the images still needed
+     ─> volumes (Fargate: ephemeral storage), network (pause container, host ports)
+     ─> start each container once its dependsOn conditions hold ─> RUNNING
      ─> watch: exits, health, the desired status ─> STOPPING: stop in reverse dependency order
-     ─> release network ─> STOPPED (reported) ─> after the cleanup wait: remove containers, volumes
+     ─> awsvpc: DEPROVISIONING while the pause container is released ─> STOPPED (delivered)
+     ─> after the cleanup wait: remove containers, volumes, storage
 ```
-Failures before RUNNING stop the task with `TaskFailedToStart` and the error in ECS's words
-(`CannotPullContainerError: ...`); an essential container exiting stops it with
+An essential container that cannot be created, started or have its dependencies met fails the
+task (`TaskFailedToStart`, with the error in ECS's words); a non-essential one only stops itself,
+as an exiting non-essential container does. An essential container exiting stops the task with
 `EssentialContainerExited`. Everything the runner creates is recorded in the agent's state file
-first, so a restarted agent re-attaches (running the same steps, which skip what exists) instead
-of starting over. Cancelling `run()` (agent shutdown) leaves the containers running.
+first, and its last report is kept there, so a restarted agent re-attaches (adopting running
+containers, reporting those that exited meanwhile) instead of starting over. Cancelling `run()`
+(agent shutdown) leaves the containers running.
 """
 
 from __future__ import annotations
@@ -18,28 +22,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.agent.dependencies import DependencyFailed, Interrupted, wait_for_dependencies
 from dockyard.agent.metadata_host import container_endpoint_id
-from dockyard.agent.plan import HostContext, TaskPlan, TaskSpecError
+from dockyard.agent.plan import TaskPlan, TaskSpecError
 from dockyard.agent.planner import plan_task
-from dockyard.agent.ports import HostPortAllocator, HostPortUnavailable
-from dockyard.agent.reporter import Reporter
-from dockyard.agent.runtime.protocol import ContainerNotFound, ContainerRuntime, ImageNotFound, RuntimeError_
+from dockyard.agent.runner_config import ReportSink, RunnerConfig
+from dockyard.agent.runner_steps import (
+    OOM_REASON,
+    PullFailed,
+    mark_exited,
+    pull_images,
+    restore_status,
+    run_all,
+)
+from dockyard.agent.runtime.protocol import ContainerNotFound, ContainerSpec, ContainerState, RuntimeError_
 from dockyard.agent.signal import Signal
-from dockyard.agent.specs import container_spec, network_bindings, pause_spec
+from dockyard.agent.specs import container_spec, network_bindings
 from dockyard.agent.state import TaskRecord
+from dockyard.agent.stopping import stop_in_order
+from dockyard.agent.task_network import TaskNetwork
 from dockyard.agent.task_status import HEALTH, ContainerStatus, TaskStatus
-from dockyard.core.clock import Clock
+from dockyard.agent.timers import wait_until
+from dockyard.agent.volumes import TaskVolumes
 
-__all__ = ["TaskRunner", "RunnerConfig"]
+__all__ = ["OOM_REASON", "ReportSink", "RunnerConfig", "TaskRunner"]
 
 log = logging.getLogger(__name__)
+
+#: What ECS reports for a container that never started because its dependencies failed (SIGTERM's).
+_NEVER_STARTED_EXIT = 143
+_WATCH_RETRY = 1.0
 
 
 class _Stop(Exception):
@@ -50,20 +65,12 @@ class _Stop(Exception):
 
 
 @dataclass
-class RunnerConfig:
-    """What every runner of one agent shares."""
+class _Launch:
+    """What the containers of a task are created with, once provisioned."""
 
-    host: HostContext
-    runtime: ContainerRuntime
-    reporter: Reporter
-    clock: Clock
-    save_state: Callable[[], None]
-    pause_image: str
-    ports: HostPortAllocator | None = None
-    pull_behavior: str = "default"  # ECS_IMAGE_PULL_BEHAVIOR: default | always | once | prefer-cached
-    cleanup_wait: float = 3 * 3600.0  # ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
-    agent_label: dict[str, str] = field(default_factory=dict)
-    vpc_network: str = "dockyard-vpc"
+    volume_sources: dict[str, str]
+    pause_id: str | None
+    host_ports: dict[tuple[int, str], int]
 
 
 class TaskRunner:
@@ -72,10 +79,13 @@ class TaskRunner:
         self.record = record
         self.config = config
         self.plan: TaskPlan | None = None
+        self.volumes: TaskVolumes | None = None
+        self.network: TaskNetwork | None = None
         self.status = TaskStatus(task_arn=item["taskArn"], containers={})
         self.finished = asyncio.Event()
         self._wake = Signal()
         self._forgotten = False
+        self._started_at: dict[str, float] = {}  # container name -> epoch it started, for startTimeout
         self._watchers: list[asyncio.Task[None]] = []
 
     # -- signals from the agent ---------------------------------------------------------------
@@ -85,7 +95,7 @@ class TaskRunner:
         return str(self.item["taskArn"])
 
     def update(self, item: dict[str, Any]) -> None:
-        self.item = item
+        self.item = self.record.item = item
         self._wake.notify()
 
     def forget(self) -> None:
@@ -102,8 +112,9 @@ class TaskRunner:
                     self._report()
                 self._wake.notify()
 
-    def _stop_requested(self) -> bool:
-        return self._forgotten or self.item.get("desiredStatus") == "STOPPED"
+    def ephemeral_storage_metrics(self) -> tuple[int, int] | None:
+        """(Utilized, Reserved) MiB of a Fargate task's ephemeral storage (task metadata v4)."""
+        return self.volumes.storage_metrics() if self.volumes is not None else None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -114,6 +125,9 @@ class TaskRunner:
                 self.status.containers = {
                     c.name: ContainerStatus(c.name, c.essential) for c in self.plan.containers
                 }
+                restore_status(self.status, self.record.report)
+                self.volumes = TaskVolumes.for_runner(self.plan, self.item, self.config)
+                self.network = TaskNetwork.for_runner(self.plan, self.record, self.config)
                 if self.record.stopped_at is None:
                     await self._launch()
                     await self._monitor()
@@ -125,6 +139,9 @@ class TaskRunner:
             except _Stop as stop:
                 if stop.code:
                     self._fail(stop.code, stop.reason)
+            except RuntimeError_ as exc:  # the engine failed where no step expected it
+                log.warning("task %s: container engine error: %s", self.task_arn, exc)
+                self._fail("TaskFailedToStart", f"ResourceInitializationError: {exc}")
             await self._shutdown()
             await self._cleanup()
         finally:
@@ -147,238 +164,178 @@ class TaskRunner:
         self.record.report = self.status.snapshot()
         return self.config.reporter.submit(self.status.snapshot())
 
+    def _stop_requested(self) -> bool:
+        return self._forgotten or self.item.get("desiredStatus") == "STOPPED"
+
+    def _should_stop(self) -> bool:
+        return self.status.stop_code is not None or self._stop_requested() or self._essential_exited()
+
+    def _essential_exited(self) -> bool:
+        return any(c.essential and c.stopped for c in self.status.containers.values())
+
     def _check_stop(self) -> None:
-        if self._stop_requested():
+        if self._essential_exited():
+            raise _Stop("EssentialContainerExited", "Essential container in task exited")
+        if self.status.stop_code is not None or self._stop_requested():
             raise _Stop()
-        for container in self.status.containers.values():
-            if container.essential and container.stopped:
-                raise _Stop("EssentialContainerExited", "Essential container in task exited")
 
     async def _launch(self) -> None:
-        assert self.plan is not None
-        runtime, clock = self.config.runtime, self.config.clock
+        assert self.plan is not None and self.volumes is not None
+        clock = self.config.clock
         self._check_stop()
-        self.status.last_status = "PENDING"
-        self.status.pull_started_at = self.status.pull_started_at or clock.now()
+        await self._adopt()
+        self._check_stop()
+        if self.status.last_status == "PROVISIONING":
+            self.status.last_status = "PENDING"
+        to_create = [c for c in self.plan.containers if not self.status.containers[c.name].created]
+        if to_create:
+            self.status.pull_started_at = self.status.pull_started_at or clock.now()
         self._report()
-        digests = await self._pull_all()
-        self.status.pull_stopped_at = self.status.pull_stopped_at or clock.now()
-        for container in self.plan.containers:
+        images = {c.image for c in to_create}
+        try:
+            digests = await pull_images(images, self.config.runtime, self.config.pull_behavior)
+        except PullFailed as exc:
+            for container in to_create:
+                if container.image == exc.image:
+                    self.status.containers[container.name].reason = exc.reason
+            raise _Stop("TaskFailedToStart", exc.reason) from exc
+        if to_create:
+            self.status.pull_stopped_at = self.status.pull_stopped_at or clock.now()
+        for container in to_create:
             self.status.containers[container.name].image_digest = digests.get(container.image)
         self._check_stop()
-        volume_sources = await self._provision_volumes()
-        pause_id = await self._ensure_pause()
-        host_ports = self._allocate_ports()
+        sources = await self.volumes.provision()
+        self.record.volumes.update(sources)
+        assert self.network is not None
+        pause_id = await self.network.ensure_pause()
+        host_ports = self.network.allocate_ports()
         self.config.save_state()
-
-        async def start_one(name: str) -> None:
-            assert self.plan is not None
-            plan = self.plan.container(name)
-            status = self.status.containers[name]
-            try:
-                await wait_for_dependencies(
-                    plan, self.plan, self.status, self._wake, clock, stop=self._stop_requested
-                )
-            except Interrupted:
-                raise _Stop() from None
-            except DependencyFailed as exc:
-                status.reason = exc.reason
-                status.stopped = True
-                self._wake.notify()
-                raise _Stop("TaskFailedToStart", exc.reason) from exc
-            existing = self.record.containers.get(name)
-            state = None
-            if existing:
-                with contextlib.suppress(ContainerNotFound):
-                    state = await runtime.inspect(existing)
-            if state is None:
-                spec = container_spec(
-                    self.plan,
-                    plan,
-                    host=self.config.host,
-                    host_ports=host_ports,
-                    volume_sources=volume_sources,
-                    container_ids=self.record.containers,
-                    pause_id=pause_id,
-                    endpoint_id=container_endpoint_id(self.record.endpoint_id, name),
-                    extra_labels=self.config.agent_label,
-                )
-                try:
-                    container_id = await runtime.create(spec)
-                except RuntimeError_ as exc:
-                    raise _Stop("TaskFailedToStart", f"CannotCreateContainerError: {exc}") from exc
-                self.record.containers[name] = container_id
-                self.config.save_state()
-                status.runtime_id = container_id
-                status.created = True
-                self._wake.notify()
-                try:
-                    await runtime.start(container_id)
-                except RuntimeError_ as exc:
-                    status.reason = f"CannotStartContainerError: {exc}"
-                    raise _Stop("TaskFailedToStart", status.reason) from exc
-                state = await runtime.inspect(container_id)
-            status.runtime_id = state.id
-            status.created = True
-            status.started = status.started or state.started_at is not None
-            status.network_bindings = network_bindings(state, plan, self.config.host)
-            if state.health is not None:
-                status.health = HEALTH.get(state.health, "UNKNOWN")
-            if state.running:
-                self._watchers.append(asyncio.create_task(self._watch(name, state.id)))
-            else:
-                self._mark_exited(status, state.exit_code, state.oom_killed, state.error)
-            self._wake.notify()
-            self._report()
-
-        starters = [asyncio.create_task(start_one(c.name)) for c in self.plan.containers]
-        try:
-            while True:
-                done, _ = await asyncio.wait(starters, return_when=asyncio.FIRST_EXCEPTION, timeout=None)
-                for task in done:
-                    if task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
-                if all(task.done() for task in starters):
-                    break
-        finally:
-            for task in starters:
-                task.cancel()
-            for task in starters:
-                with contextlib.suppress(BaseException):
-                    await task
+        launch = _Launch(sources, pause_id, host_ports)
+        await run_all(self._start_one(c.name, launch) for c in self.plan.containers)
         self._check_stop()
         self.status.last_status = "RUNNING"
         self.status.started_at = self.status.started_at or clock.now()
         self._report()
 
-    async def _pull_all(self) -> dict[str, str | None]:
-        assert self.plan is not None
-        images = sorted({c.image for c in self.plan.containers})
-        results = await asyncio.gather(*(self._pull(image) for image in images), return_exceptions=True)
-        digests: dict[str, str | None] = {}
-        for image, result in zip(images, results, strict=True):
-            if isinstance(result, BaseException):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                reason = f"CannotPullContainerError: {result}"
-                for container in self.status.containers.values():
-                    if self.plan.container(container.name).image == image:
-                        container.reason = reason
-                raise _Stop("TaskFailedToStart", reason)
-            digests[image] = result
-        return digests
+    async def _adopt(self) -> None:
+        """Take over the containers recorded before a restart: running ones are watched again,
+        exited ones reported, created-but-not-started ones started later like new ones."""
+        for name, container_id in self.record.containers.items():
+            status = self.status.containers.get(name)
+            if status is None or status.stopped:
+                continue
+            try:
+                state = await self.config.runtime.inspect(container_id)
+            except ContainerNotFound:
+                mark_exited(status, None, False, "container removed", started=status.started)
+                continue
+            except RuntimeError_ as exc:
+                raise _Stop("TaskFailedToStart", f"CannotInspectContainerError: {exc}") from exc
+            status.runtime_id, status.created = state.id, True
+            if state.running or state.started_at is not None:
+                self._attach(name, state)
 
-    async def _pull(self, image: str) -> str | None:
-        runtime = self.config.runtime
-        behavior = self.config.pull_behavior
-        cached = await runtime.image_id(image)
-        if cached is not None and behavior in ("once", "prefer-cached"):
-            return await runtime.image_digest(image) or cached
-        try:
-            await runtime.pull(image)
-        except (ImageNotFound, RuntimeError_) as exc:
-            if cached is None or behavior == "always":
-                raise
-            log.debug("pull of %s failed (%s); using the cached image", image, exc)
-        return await runtime.image_digest(image) or await runtime.image_id(image)
-
-    async def _provision_volumes(self) -> dict[str, str]:
+    async def _start_one(self, name: str, launch: _Launch) -> None:
         assert self.plan is not None
         runtime = self.config.runtime
-        sources: dict[str, str] = {}
-        for volume in self.plan.volumes:
-            if volume.kind == "task-directory":
-                Path(volume.source).mkdir(parents=True, exist_ok=True)
-            elif volume.kind == "docker-volume":
-                if not await runtime.volume_exists(volume.source):
-                    if volume.scope == "shared" and not volume.autoprovision:
-                        error = volume.missing_error()
-                        raise _Stop(error.stop_code, error.reason)
-                    await runtime.create_volume(
-                        volume.source,
-                        driver=volume.driver,
-                        driver_opts=volume.driver_opts,
-                        labels=volume.labels,
-                    )
-            sources[volume.name] = volume.source
-            self.record.volumes[volume.name] = volume.source
-        return sources
-
-    async def _ensure_pause(self) -> str | None:
-        assert self.plan is not None
-        if self.plan.pause_name is None:
-            return None
-        runtime = self.config.runtime
-        if self.record.pause_id:
-            with contextlib.suppress(ContainerNotFound):
-                state = await runtime.inspect(self.record.pause_id)
-                if state.running:
-                    return self.record.pause_id
-                await runtime.remove(self.record.pause_id, force=True)
-        spec = pause_spec(
-            self.plan,
-            self.config.host,
-            image=self.config.pause_image,
-            docker_network=self.config.vpc_network,
-            extra_labels=self.config.agent_label,
-        )
-        try:
-            pause_id = await runtime.create(spec)
-            self.record.pause_id = pause_id
-            self.config.save_state()
-            await runtime.start(pause_id)
-        except RuntimeError_ as exc:
-            raise _Stop(
-                "TaskFailedToStart",
-                f"ResourceInitializationError: failed to configure the task network interface: {exc}",
-            ) from exc
-        return pause_id
-
-    def _allocate_ports(self) -> dict[tuple[int, str], int]:
-        assert self.plan is not None
-        allocated: dict[tuple[int, str], int] = {}
-        allocator = self.config.ports
-        for container in self.plan.containers:
-            for port in container.ports:
-                record_key = f"{container.name}/{port.container_port}/{port.protocol}"
-                if port.host_port is not None:
-                    allocated[port.key] = port.host_port
-                    continue
-                if record_key in self.record.host_ports:
-                    allocated[port.key] = self.record.host_ports[record_key]
-                    continue
-                if allocator is None:
-                    continue
-                try:
-                    first, _last = allocator.allocate_range(port.count, port.protocol)
-                except HostPortUnavailable as exc:
-                    raise _Stop("TaskFailedToStart", f"ResourceInitializationError: {exc}") from exc
-                allocated[port.key] = first
-                self.record.host_ports[record_key] = first
-        return allocated
-
-    async def _watch(self, name: str, container_id: str) -> None:
-        runtime = self.config.runtime
-        try:
-            exit_status = await runtime.wait(container_id)
-        except ContainerNotFound:
-            self._mark_exited(self.status.containers[name], None, False, "container removed")
-            return
         status = self.status.containers[name]
-        self._mark_exited(status, exit_status.exit_code, exit_status.oom_killed, exit_status.error)
+        if status.started or status.stopped:
+            return
+        try:
+            await wait_for_dependencies(
+                self.plan.container(name),
+                self.plan,
+                self.status,
+                self._wake,
+                self.config.clock,
+                started_at=self._started_at,
+                stop=self._should_stop,
+            )
+        except Interrupted:
+            self._check_stop()
+            raise _Stop() from None
+        except DependencyFailed as exc:
+            self._container_failed(name, exc.reason, exit_code=_NEVER_STARTED_EXIT)
+            return
+        container_id = status.runtime_id if status.created else None
+        if container_id is None:
+            try:
+                container_id = await runtime.create(self._spec(name, launch))
+            except (RuntimeError_, ValueError) as exc:
+                self._container_failed(name, f"CannotCreateContainerError: {exc}")
+                return
+            self.record.containers[name] = container_id
+            self.config.save_state()
+            status.runtime_id, status.created = container_id, True
+            self._wake.notify()
+        try:
+            await runtime.start(container_id)
+            state = await runtime.inspect(container_id)
+        except RuntimeError_ as exc:
+            self._container_failed(name, f"CannotStartContainerError: {exc}")
+            return
+        self._attach(name, state)
         self._report()
+
+    def _spec(self, name: str, launch: _Launch) -> ContainerSpec:
+        assert self.plan is not None
+        return container_spec(
+            self.plan,
+            self.plan.container(name),
+            host=self.config.host,
+            host_ports=launch.host_ports,
+            volume_sources=launch.volume_sources,
+            container_ids=self.record.containers,
+            pause_id=launch.pause_id,
+            endpoint_id=container_endpoint_id(self.record.endpoint_id, name),
+            extra_labels=self.config.agent_label,
+            docker_network=self.config.vpc_network,
+        )
+
+    def _container_failed(self, name: str, reason: str, *, exit_code: int | None = None) -> None:
+        """A container that cannot run: stopped with `reason`; the task fails if it is essential."""
+        status = self.status.containers[name]
+        status.reason, status.stopped = reason, True
+        if exit_code is not None:
+            status.exit_code = exit_code
+        self._wake.notify()
+        if status.essential:
+            self._fail("TaskFailedToStart", reason)
+            raise _Stop()
+        log.info("non-essential container %s of %s stopped: %s", name, self.task_arn, reason)
+        self._report()
+
+    def _attach(self, name: str, state: ContainerState) -> None:
+        """Record a created container's inspected state; watch it while it runs."""
+        assert self.plan is not None
+        status = self.status.containers[name]
+        status.runtime_id, status.created = state.id, True
+        status.network_bindings = network_bindings(state, self.plan.container(name), self.config.host)
+        if state.health is not None:
+            status.health = HEALTH.get(state.health, "UNKNOWN")
+        if state.started_at is not None:
+            status.started = True
+            self._started_at[name] = state.started_at
+        if state.running:
+            self._watchers.append(asyncio.create_task(self._watch(name, state.id), name=f"watch {name}"))
+        elif state.started_at is not None:
+            mark_exited(status, state.exit_code, state.oom_killed, state.error)
         self._wake.notify()
 
-    def _mark_exited(self, status: ContainerStatus, code: int | None, oom: bool, error: str) -> None:
-        if status.stopped:
-            return
-        status.stopped = True
-        status.started = True
-        status.exit_code = code
-        if oom:
-            status.reason = "OutOfMemoryError: Container killed due to memory usage"
-        elif error and not status.reason:
-            status.reason = error
+    async def _watch(self, name: str, container_id: str) -> None:
+        status = self.status.containers[name]
+        while not status.stopped:
+            try:
+                result = await self.config.runtime.wait(container_id)
+            except ContainerNotFound:
+                mark_exited(status, None, False, "container removed")
+            except Exception as exc:  # the engine restarting, a dropped connection: wait again
+                log.warning("waiting for container %s of %s failed (%s); retrying", name, self.task_arn, exc)
+                await self.config.clock.sleep(_WATCH_RETRY)
+            else:
+                mark_exited(status, result.exit_code, result.oom_killed, result.error)
+        self._report()
+        self._wake.notify()
 
     async def _monitor(self) -> None:
         while True:
@@ -392,89 +349,59 @@ class TaskRunner:
         clock = self.config.clock
         if self.record.stopped_at is not None:
             return
-        if self.status.last_status != "PROVISIONING" or any(self.record.containers.values()):
+        if self.status.last_status != "PROVISIONING" or self.record.containers:
             self.status.last_status = "STOPPING"
             self._report()
-        await self._stop_containers()
-        await self._release_network()
+        if self.plan is not None:
+            running = {
+                n: i for n, i in self.record.containers.items() if not self.status.containers[n].stopped
+            }
+            await stop_in_order(self.plan, running, self.config.runtime, stopped=self._stopped)
+        deprovisioning = None
+        if self.plan is not None and self.plan.network_mode == "awsvpc":
+            self.status.last_status = "DEPROVISIONING"
+            deprovisioning = self._report()
+        if self.network is not None:
+            await self.network.release()
+        if deprovisioning is not None:
+            await self._delivered(deprovisioning)
         self.status.last_status = "STOPPED"
         self.status.execution_stopped_at = clock.now()
-        if self.status.stop_code is None and not self._stop_requested():
-            self.status.stop_code = "EssentialContainerExited"
         future = self._report()
         if future is not None:
-            await future
+            await self._delivered(future)
         self.record.stopped_at = clock.now()
         self.config.save_state()
 
-    async def _stop_containers(self) -> None:
-        assert self.plan is not None or not self.record.containers
-        runtime = self.config.runtime
-        if self.plan is None:
+    def _stopped(self, name: str, state: ContainerState | None) -> None:
+        status = self.status.containers[name]
+        if state is None or state.running:
+            status.stopped = True  # never created, gone, or would not stop: stopped as far as ECS knows
             return
-        stopped: dict[str, asyncio.Task[None]] = {}
-        dependents: dict[str, list[str]] = {c.name: [] for c in self.plan.containers}
-        for container in self.plan.containers:
-            for dep in container.depends_on:
-                dependents.setdefault(dep.container, []).append(container.name)
+        mark_exited(
+            status, state.exit_code, state.oom_killed, state.error, started=state.started_at is not None
+        )
+        self._report()
 
-        async def stop_one(name: str) -> None:
-            for other in dependents.get(name, []):
-                if other in stopped:
-                    await stopped[other]
-            container_id = self.record.containers.get(name)
-            status = self.status.containers[name]
-            if container_id is None:
-                status.stopped = True
-                return
-            plan = self.plan.container(name) if self.plan else None
-            timeout = plan.stop_timeout if plan else 30
-            with contextlib.suppress(ContainerNotFound, RuntimeError_):
-                await runtime.stop(container_id, timeout=timeout)
-            with contextlib.suppress(ContainerNotFound):
-                state = await runtime.inspect(container_id)
-                self._mark_exited(status, state.exit_code, state.oom_killed, state.error)
-            status.stopped = True
-
-        for name in self.plan.stop_order:
-            stopped[name] = asyncio.create_task(stop_one(name))
-        await asyncio.gather(*stopped.values(), return_exceptions=True)
-
-    async def _release_network(self) -> None:
-        runtime = self.config.runtime
-        if self.record.pause_id:
-            with contextlib.suppress(ContainerNotFound, RuntimeError_):
-                await runtime.remove(self.record.pause_id, force=True)
-        allocator = self.config.ports
-        if allocator is not None:
-            for record_key, port in self.record.host_ports.items():
-                allocator.release(port, protocol=record_key.rsplit("/", 1)[-1])
+    async def _delivered(self, future: asyncio.Future[None]) -> None:
+        """Wait until the control plane has the report (or the task is forgotten)."""
+        future.add_done_callback(lambda _: self._wake.notify())
+        await wait_until(self._wake, lambda: future.done() or self._forgotten)
 
     async def _cleanup(self) -> None:
         """Keep stopped containers for the cleanup wait (as ECS does), then remove what the task made."""
+        clock = self.config.clock
         if not self._forgotten:
-            stopped_at = self.record.stopped_at or self.config.clock.now()
-            delay = stopped_at + self.config.cleanup_wait - self.config.clock.now()
+            stopped_at = self.record.stopped_at or clock.now()
+            delay = stopped_at + self.config.cleanup_wait - clock.now()
             if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wait_forgotten(), timeout=delay)
+                await wait_until(self._wake, lambda: self._forgotten, clock=clock, timeout=delay)
         runtime = self.config.runtime
         for container_id in self.record.containers.values():
-            with contextlib.suppress(ContainerNotFound, RuntimeError_):
+            with contextlib.suppress(RuntimeError_):
                 await runtime.remove(container_id, force=True)
-        if self.plan is not None:
-            for volume in self.plan.volumes:
-                if not volume.task_scoped:
-                    continue
-                if volume.kind == "task-directory":
-                    shutil.rmtree(volume.source, ignore_errors=True)
-                else:
-                    with contextlib.suppress(RuntimeError_):
-                        await runtime.remove_volume(volume.source)
-
-    async def _wait_forgotten(self) -> None:
-        while not self._forgotten:
-            generation = self._wake.generation
-            if self._forgotten:
-                return
-            await self._wake.wait(generation)
+        if self.record.pause_id:
+            with contextlib.suppress(RuntimeError_):
+                await runtime.remove(self.record.pause_id, force=True)
+        if self.volumes is not None:
+            await self.volumes.cleanup()

@@ -137,6 +137,7 @@ def container_spec(
     container_ids: Mapping[str, str] | None = None,
     pause_id: str | None = None,
     extra_labels: Mapping[str, str] | None = None,
+    docker_network: str | None = None,
 ) -> ContainerSpec:
     """The runtime spec of one task container.
 
@@ -150,6 +151,7 @@ def container_spec(
     - `extra_labels`: the agent's own labels (for finding its containers again); ECS labels win.
     """
     refs = _Refs(task, container_ids or {}, pause_id)
+    own_network = task.network_mode == "awsvpc" and task.pause_name is None
     d = container.definition
     linux: Mapping[str, Any] = d.get("linuxParameters") or {}
     capabilities: Mapping[str, Any] = linux.get("capabilities") or {}
@@ -161,7 +163,7 @@ def container_spec(
     if task.launch_type == "FARGATE" and not any(u.name == "nofile" for u in ulimits):
         limit = min(_FARGATE_NOFILE.hard, host.max_nofile or _FARGATE_NOFILE.hard)
         ulimits = (*ulimits, Ulimit("nofile", limit, limit))
-    return ContainerSpec(
+    spec = ContainerSpec(
         name=container.docker_name,
         image=container.image,
         labels=container_labels(task, container.name, d.get("dockerLabels"), extra_labels),
@@ -212,6 +214,7 @@ def container_spec(
         log_driver=container.log_driver,
         log_options=dict(container.log_options),
     )
+    return on_task_network(spec, task, docker_network) if own_network else spec
 
 
 def vpc_network_name(network: NetworkAttachment) -> str:
@@ -246,8 +249,15 @@ def pause_spec(
     )
     if task.network_mode != "awsvpc":
         return spec
+    return on_task_network(spec, task, docker_network)
+
+
+def on_task_network(spec: ContainerSpec, task: TaskPlan, docker_network: str | None) -> ContainerSpec:
+    """`spec` holding the task's awsvpc network namespace: on the VPC network with the ENI's fixed
+    IP, MAC and hostname. The pause container does this for a task of several containers; a task of
+    one container holds its own namespace (one container start instead of two)."""
     if task.network is None:
-        raise ValueError("an awsvpc pause container needs the task's network attachment")
+        raise ValueError("an awsvpc task needs its network attachment")
     net = task.network
     return replace(
         spec,
@@ -317,7 +327,7 @@ class _Refs:
         return self.ids.get(name) or self.task.container(name).docker_name
 
     def network_mode(self) -> str:
-        if self.task.network_mode == "awsvpc":
+        if self.task.network_mode == "awsvpc" and self.task.pause_name is not None:
             return f"container:{self.pause}"
         return self.task.network_mode  # bridge | host | none
 

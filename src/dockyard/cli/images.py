@@ -9,7 +9,7 @@ __all__ = ["build_image"]
 
 
 async def build_image(name: str) -> int:
-    runtime = DockerRuntime()
+    runtime = DockerRuntime.from_env()
     try:
         tag = await ensure_image(runtime, name)
     finally:

@@ -77,8 +77,14 @@ def install(app: web.Application, ecs: Ecs, *, start_revision: int = 1) -> NodeW
             wait = min(float(request.query.get("wait", "20")), MAX_WAIT)
         except ValueError:
             return web.json_response({"message": "revision and wait must be numbers"}, status=400)
-        if node != FARGATE_NODE and not await heartbeat(ecs, node):
-            return web.json_response({"message": f"unknown container instance {node}"}, status=404)
+        if node != FARGATE_NODE:
+            state = await heartbeat(ecs, node)
+            if state == "unknown":
+                return web.json_response({"message": f"unknown container instance {node}"}, status=404)
+            if state == "deregistered":
+                return web.json_response(
+                    {"message": f"container instance {node} was deregistered"}, status=410
+                )
         await watch.wait(node, since, wait)
         revision = watch.revision(node)
         return web.json_response({"revision": revision, "tasks": await work_items(ecs, node)})

@@ -25,6 +25,8 @@ from typing import Any
 
 import boto3
 
+from dockyard.agent.envelope import Envelope
+from dockyard.agent.storage import unmount_all
 from dockyard.testing.server import ThreadedServer
 
 __all__ = ["Platform", "AgentProcess"]
@@ -128,6 +130,13 @@ class Platform:
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+        # Fargate tasks' ephemeral storage stays mounted when its agent stops (as on a host); detach it.
+        unmount_all(self.workdir)
+        # Instance envelopes outlive an agent whose containers still ran; these are gone now.
+        for state in self.workdir.glob("agents/*/state.json"):
+            instance_id = json.loads(state.read_text()).get("ec2_instance_id")
+            if instance_id:
+                Envelope(instance_id, cpu_units=0, memory_mib=0).remove()
 
     @property
     def endpoint(self) -> str:

@@ -67,26 +67,29 @@ def instance_key(instance_arn: str) -> Key | None:
     return Key(parsed.account_id, parsed.region, CONTAINER_INSTANCE, "/".join(parts))
 
 
-async def heartbeat(ecs: Ecs, instance_arn: str) -> bool:
-    """Record that the instance's agent is connected; False if the instance is unknown or gone."""
+async def heartbeat(ecs: Ecs, instance_arn: str) -> str:
+    """Record that the instance's agent is connected. Returns "ok", "unknown" (no such instance)
+    or "deregistered" (INACTIVE: its agent should stop, as ECS's agent does)."""
     key = instance_key(instance_arn)
     if key is None:
-        return False
+        return "unknown"
     now = ecs.clock.now()
     for _attempt in range(4):
         current = await ecs.store.get(key)
-        if current is None or current.value.get("status") == "INACTIVE":
-            return False
+        if current is None:
+            return "unknown"
+        if current.value.get("status") == "INACTIVE":
+            return "deregistered"
         doc = current.value
         internal = doc.get("dockyard", {})
         if doc.get("agentConnected") and now - float(internal.get("lastSeen", 0)) < HEARTBEAT_WRITE_INTERVAL:
-            return True
+            return "ok"
         updated = copy.deepcopy(doc)
         updated["agentConnected"] = True
         updated.setdefault("dockyard", {})["lastSeen"] = now
         try:
             await ecs.store.commit([Put(key, updated, expected_revision=current.revision)])
-            return True
+            return "ok"
         except Conflict:
             continue
-    return True
+    return "ok"

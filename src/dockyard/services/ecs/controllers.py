@@ -4,6 +4,8 @@
   (ECS keeps them at least an hour), then its document is deleted.
 - `AgentMonitor`: an instance whose agent has not polled for `agent_timeout` seconds shows
   `agentConnected: false` (and so receives no new placements) until it polls again.
+- `DeregisteredInstanceTasks`: tasks left on a deregistered (INACTIVE) instance have no agent to
+  report for them any more; they are recorded STOPPED (their containers are orphaned, as on ECS).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Iterable
 from dockyard.controllers.reconciler import DONE, Reconciler, Requeue
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
+from dockyard.services.ecs.task_state import apply_report
 from dockyard.store import Change, Conflict, Key, Put
 
-__all__ = ["ecs_controllers", "StoppedTaskReaper", "AgentMonitor"]
+__all__ = ["ecs_controllers", "StoppedTaskReaper", "AgentMonitor", "DeregisteredInstanceTasks"]
 
 
 class StoppedTaskReaper:
@@ -72,5 +75,33 @@ class AgentMonitor:
         return DONE
 
 
+class DeregisteredInstanceTasks:
+    name = "ecs-deregistered-instance-tasks"
+    kind = CONTAINER_INSTANCE
+
+    def __init__(self, ecs: Ecs) -> None:
+        self._ecs = ecs
+
+    def triggers(self, change: Change) -> Iterable[Key]:
+        return [change.key] if change.key.kind == CONTAINER_INSTANCE and not change.deleted else []
+
+    async def reconcile(self, key: Key) -> Requeue:
+        current = await self._ecs.store.get(key)
+        if current is None or current.value.get("status") != "INACTIVE":
+            return DONE
+        instance_arn = current.value["containerInstanceArn"]
+        for task in await self._ecs.store.find(TASK, "node", instance_arn):
+            await apply_report(
+                self._ecs,
+                {
+                    "taskArn": task.value["taskArn"],
+                    "lastStatus": "STOPPED",
+                    "stopCode": "TerminationNotice",
+                    "stoppedReason": f"Container instance {instance_arn} was deregistered.",
+                },
+            )
+        return DONE
+
+
 def ecs_controllers(ecs: Ecs) -> list[Reconciler]:
-    return [StoppedTaskReaper(ecs), AgentMonitor(ecs)]
+    return [StoppedTaskReaper(ecs), AgentMonitor(ecs), DeregisteredInstanceTasks(ecs)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ __all__ = [
     "eni_details",
     "lease_key",
     "lease_put",
-    "pick_address",
+    "candidate_addresses",
     "resolve_subnets",
 ]
 
@@ -81,19 +82,15 @@ def lease_put(ip: str, task_arn: str) -> Put:
     return Put(lease_key(ip), {"taskArn": task_arn}, expected_revision=0)
 
 
-def pick_address(subnet: Subnet, taken: set[str], rng: random.Random) -> str:
-    """A random free host address of the subnet (AWS reserves the first four and the last)."""
+def candidate_addresses(subnet: Subnet, rng: random.Random) -> Iterator[str]:
+    """Host addresses of the subnet to try, random ones first, then every one in order (AWS
+    reserves the first four and the last address of a subnet)."""
     first = int(subnet.cidr.network_address) + 4
     last = int(subnet.cidr.broadcast_address) - 1
     for _ in range(64):
-        candidate = str(ipaddress.ip_address(rng.randint(first, last)))
-        if candidate not in taken:
-            return candidate
+        yield str(ipaddress.ip_address(rng.randint(first, last)))
     for value in range(first, last + 1):
-        candidate = str(ipaddress.ip_address(value))
-        if candidate not in taken:
-            return candidate
-    raise InvalidParameterException(f"The subnet {subnet.subnet_id} has no free private IP addresses.")
+        yield str(ipaddress.ip_address(value))
 
 
 def eni_details(ctx: RequestContext, subnet: Subnet, ip: str, attachment_id: str) -> dict[str, Any]:

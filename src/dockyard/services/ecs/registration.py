@@ -71,7 +71,8 @@ async def register(ecs: Ecs, ctx: RequestContext, cluster: str, request: Mapping
     now = ecs.clock.now()
     doc: Document = {
         "containerInstanceArn": instance_arn(ctx, cluster, instance_id),
-        "ec2InstanceId": identity.get("instanceId") or "i-" + ecs.ids.hex32()[:17],
+        # Without an EC2 identity document it is an EXTERNAL (ECS Anywhere) host: a managed instance id.
+        "ec2InstanceId": identity.get("instanceId") or "mi-" + ecs.ids.hex32()[:17],
         "version": 1,
         "versionInfo": dict(request.get("versionInfo", {})),
         "remainingResources": [dict(r) for r in resources],

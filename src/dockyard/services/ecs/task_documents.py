@@ -98,7 +98,8 @@ def new_task(
         "clusterArn": launch.cluster["clusterArn"],
         "taskDefinitionArn": td["taskDefinitionArn"],
         "overrides": overrides,
-        "lastStatus": "PROVISIONING",
+        # PROVISIONING while an ENI is attached (awsvpc) or capacity is found; otherwise PENDING at once.
+        "lastStatus": "PROVISIONING" if network is not None or launch.capacity_provider else "PENDING",
         "desiredStatus": "RUNNING",
         "containers": containers,
         "version": 1,

@@ -1,9 +1,15 @@
 """Placing new tasks and writing them, atomically with what they take.
 
+Placement (EC2, EXTERNAL) reads the cluster's instances and its tasks that are not STOPPED once
+per attempt, builds the scheduler's `PlanContext` from them and places every copy through the
+checker/ranker chain (`dockyard.scheduler`), each copy seeing the reservations of the previous
+ones. StartTask checks each named instance instead (no placement constraints).
+
 One commit writes the new task documents, the container instances' reduced
-`remainingResources` (compare-and-swap on each instance's revision), the tasks' private IP
-leases and the client token record. If any of them changed underneath, the whole placement is
-recomputed from fresh state (Nomad's plan-apply re-check, in one transaction).
+`remainingResources` (compare-and-swap on each instance's revision: every instance a task lands
+on is rewritten, so concurrent placements on it serialize), the tasks' private IP leases and
+the client token record. If any of them changed underneath, the whole placement is recomputed
+from fresh state (Nomad's plan-apply re-check, in one transaction).
 """
 
 from __future__ import annotations
@@ -14,11 +20,17 @@ import random
 from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
-from dockyard.scheduler.fit import NodeView, Placed, check, place, reserve
+from dockyard.scheduler import NO_INSTANCES, Placement, PlanContext, candidates, check_node, place_many
 from dockyard.services.ecs import errors
 from dockyard.services.ecs.deps import Ecs
-from dockyard.services.ecs.instance_resources import demand_record, node_view, task_demand, with_remaining
-from dockyard.services.ecs.networking import IP_LEASE, eni_details, lease_put, pick_address
+from dockyard.services.ecs.instance_resources import (
+    demand_record,
+    node_view,
+    placement_demand,
+    task_demand,
+    with_remaining,
+)
+from dockyard.services.ecs.networking import Subnet, candidate_addresses, eni_details, lease_key, lease_put
 from dockyard.services.ecs.resources import CLIENT_TOKEN, CONTAINER_INSTANCE, TASK, key
 from dockyard.services.ecs.task_documents import new_task, node_of
 from dockyard.services.ecs.task_request import Launch
@@ -103,50 +115,43 @@ async def _attempt(
     writes: list[Write] = []
     tasks: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    demand = task_demand(launch.task_definition, launch.cpu, launch.memory)
-    leased = {v.key.name for v in await ecs.store.list(IP_LEASE, account_id="", region="")}
+    taken = task_demand(launch.task_definition, launch.cpu, launch.memory)
+    leased: set[str] = set()  # addresses this call has taken so far
 
+    plan: PlanContext | None = None
+    instances: dict[str, Versioned] = {}
+    targets: list[Versioned | None] = []
     if launch.launch_type == "FARGATE":
-        targets: list[Versioned | None] = [None] * count
-        views: dict[str, NodeView] = {}
-        instances: dict[str, Versioned] = {}
+        targets = [None] * count
     else:
-        instances = {
-            v.value["containerInstanceArn"]: v
-            for v in await ecs.store.list(
-                CONTAINER_INSTANCE, account_id=ctx.account_id, region=ctx.region, prefix=f"{cluster}/"
-            )
-            if _is_external(v.value) == (launch.launch_type == "EXTERNAL")
-        }
-        views = {arn: node_view(v.value) for arn, v in instances.items()}
+        instances, plan = await _plan_context(ecs, ctx, cluster, launch.launch_type)
+        demand = placement_demand(
+            launch.task_definition,
+            taken,
+            group=launch.group,
+            launch_type=launch.launch_type,
+            constraints=launch.constraints,
+            zones=None if launch.subnets is None else {s.availability_zone for s in launch.subnets},
+        )
         if instance_refs is None:
-            if not views:
-                raise errors.InvalidParameterException("No Container Instances were found in your cluster.")
-            targets = []
-            for _ in range(count):
-                choice = place(list(views.values()), demand, _rng)
-                if isinstance(choice, Placed):
-                    views[choice.node.arn] = reserve(choice.node, demand)
-                    targets.append(instances[choice.node.arn])
+            if not candidates(plan, demand):
+                raise errors.InvalidParameterException(NO_INSTANCES)
+            for result in place_many(plan, demand, launch.strategies, count):
+                if isinstance(result, Placement):
+                    targets.append(instances[result.arn])
                 else:
-                    failures.append(
-                        {"arn": choice.closest, "reason": choice.reason}
-                        if choice.closest
-                        else {"reason": choice.reason}
-                    )
+                    failures.append(result.failure())
         else:
-            targets = []
             for ref in instance_refs:
                 target = _find_instance(instances, ref)
                 if target is None:
                     failures.append({"arn": _instance_arn(ctx, cluster, ref), "reason": "MISSING"})
                     continue
-                view = views[target.value["containerInstanceArn"]]
-                reason = check(view, demand)
-                if reason is not None:
-                    failures.append({"arn": view.arn, "reason": reason})
+                arn = target.value["containerInstanceArn"]
+                failure = check_node(plan, arn, demand)
+                if failure is not None:
+                    failures.append({"arn": arn, "reason": failure.reason})
                     continue
-                views[view.arn] = reserve(view, demand)
                 targets.append(target)
 
     for target in targets:
@@ -154,10 +159,10 @@ async def _attempt(
         network = None
         if launch.subnets is not None:
             subnet = _pick_subnet(launch, target)
-            ip = pick_address(subnet, leased, _rng)
+            ip = await _free_address(ecs, subnet, leased)
             leased.add(ip)
             network = eni_details(ctx, subnet, ip, ecs.ids.uuid())
-        reserved = demand_record(demand) if target is not None else None
+        reserved = demand_record(taken) if target is not None else None
         task = new_task(
             ecs,
             ctx,
@@ -175,9 +180,12 @@ async def _attempt(
             writes.append(lease_put(network["privateIpv4Address"], task["taskArn"]))
 
     touched = {t.value["containerInstanceArn"] for t in targets if t is not None}
-    for arn in touched:
+    for arn in sorted(touched):
+        assert plan is not None
+        node = plan.node(arn)
+        assert node is not None
         current = instances[arn]
-        updated = with_remaining(current.value, views[arn])
+        updated = with_remaining(current.value, node.remaining())
         writes.append(Put(current.key, updated, expected_revision=current.revision))
     if client_token and tasks:
         writes.append(
@@ -193,6 +201,32 @@ async def _attempt(
         )
     await ecs.store.commit(writes)
     return tasks, failures
+
+
+async def _plan_context(
+    ecs: Ecs, ctx: RequestContext, cluster: str, launch_type: str
+) -> tuple[dict[str, Versioned], PlanContext]:
+    """The cluster's instances of this launch type and the placement state built from them.
+
+    Read once per attempt: the instances, and the tasks that are not STOPPED (for task groups,
+    distinctInstance, spread counts and `runningTasksCount`).
+    """
+    instances = {
+        v.value["containerInstanceArn"]: v
+        for v in await ecs.store.list(
+            CONTAINER_INSTANCE, account_id=ctx.account_id, region=ctx.region, prefix=f"{cluster}/"
+        )
+        if _is_external(v.value) == (launch_type == "EXTERNAL")
+    }
+    placed: dict[str, list[dict[str, Any]]] = {}
+    for task in await ecs.store.list(
+        TASK, account_id=ctx.account_id, region=ctx.region, prefix=f"{cluster}/"
+    ):
+        node = str(task.value.get("containerInstanceArn", ""))
+        if node in instances and task.value.get("lastStatus") != "STOPPED":
+            placed.setdefault(node, []).append(task.value)
+    views = [node_view(v.value, placed.get(arn, ())) for arn, v in instances.items()]
+    return instances, PlanContext(views, rng=_rng)
 
 
 def _find_instance(instances: dict[str, Versioned], ref: str) -> Versioned | None:
@@ -225,3 +259,12 @@ def _pick_subnet(launch: Launch, target: Versioned | None) -> Any:
             if subnet.availability_zone == zone:
                 return subnet
     return _rng.choice(launch.subnets)
+
+
+async def _free_address(ecs: Ecs, subnet: Subnet, taken: set[str]) -> str:
+    """An address of `subnet` with no lease (point reads: the cost does not grow with the number
+    of tasks; the commit's "must not exist" lease write settles any race)."""
+    for candidate in candidate_addresses(subnet, _rng):
+        if candidate not in taken and await ecs.store.get(lease_key(candidate)) is None:
+            return candidate
+    raise errors.InvalidParameterException(f"The subnet {subnet.subnet_id} has no free private IP addresses.")

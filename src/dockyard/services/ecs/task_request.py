@@ -2,7 +2,8 @@
 
 Everything a request can get wrong is checked here, before anything is written: the cluster, the
 task definition and its status, launch type versus capacity provider strategy, compatibility,
-network configuration, overrides and tags.
+placement constraints and strategies (reference §5.2, §5.3: the task definition's constraints
+and the request's together), network configuration, overrides and tags.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.core.tags import TagError, check_tags
+from dockyard.scheduler import Constraint, PlacementSpecError, Strategy, parse_constraints, parse_strategies
 from dockyard.services.ecs import errors
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.networking import Subnet, resolve_subnets
@@ -43,6 +45,8 @@ class Launch:
     platform_version: str | None
     enable_execute_command: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    constraints: tuple[Constraint, ...] = ()  # the task definition's, then the request's
+    strategies: tuple[Strategy, ...] = ()  # none: random (reference §5.1)
 
 
 async def launch_from_request(
@@ -60,6 +64,7 @@ async def launch_from_request(
     if launch_type not in td.get("compatibilities", []):
         raise errors.InvalidParameterException(f"Task definition does not support launch_type {launch_type}.")
     platform_version = _platform_version(launch_type, request.get("platformVersion"))
+    constraints, strategies = _placement(td, request, launch_type)
     overrides = _overrides(td, request.get("overrides") or {})
     task_cpu = overrides.get("cpu") or td.get("cpu")
     task_memory = overrides.get("memory") or td.get("memory")
@@ -112,7 +117,32 @@ async def launch_from_request(
             for k in ("placementConstraints", "placementStrategy", "referenceId")
             if request.get(k) is not None
         },
+        constraints=constraints,
+        strategies=strategies,
     )
+
+
+def _placement(
+    td: dict[str, Any], request: dict[str, Any], launch_type: str
+) -> tuple[tuple[Constraint, ...], tuple[Strategy, ...]]:
+    requested_constraints = request.get("placementConstraints") or []
+    requested_strategies = request.get("placementStrategy") or []
+    if launch_type == "FARGATE":
+        if requested_constraints:
+            raise errors.InvalidParameterException(
+                "Placement constraints are not supported with FARGATE launch type."
+            )
+        if requested_strategies:
+            raise errors.InvalidParameterException(
+                "Placement strategies are not supported with FARGATE launch type."
+            )
+        return (), ()
+    try:
+        constraints = parse_constraints(requested_constraints, task_definition=td.get("placementConstraints"))
+        strategies = parse_strategies(requested_strategies)
+    except PlacementSpecError as exc:
+        raise errors.InvalidParameterException(exc.message) from exc
+    return constraints, strategies
 
 
 def _merge(first: list[dict[str, str]], second: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -12,9 +12,9 @@ import copy
 from typing import Any
 
 from dockyard.core.arns import parse_arn
-from dockyard.scheduler.fit import release
+from dockyard.scheduler import release
 from dockyard.services.ecs.deps import Ecs
-from dockyard.services.ecs.instance_resources import demand_from_record, node_view, with_remaining
+from dockyard.services.ecs.instance_resources import demand_from_record, remaining, with_remaining
 from dockyard.services.ecs.networking import lease_key
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
 from dockyard.services.ecs.task_documents import status_rank
@@ -165,7 +165,7 @@ async def _releases(ecs: Ecs, key: Key, task: dict[str, Any]) -> list[Write]:
         )
         instance = await ecs.store.get(instance_key)
         if instance is not None and instance.value.get("status") != "INACTIVE":
-            freed = release(node_view(instance.value), demand_from_record(reserved))
+            freed = release(remaining(instance.value), demand_from_record(reserved))
             writes.append(
                 Put(instance_key, with_remaining(instance.value, freed), expected_revision=instance.revision)
             )
