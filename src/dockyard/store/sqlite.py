@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -34,13 +35,19 @@ INSERT OR IGNORE INTO meta VALUES ('revision', 0);
 
 
 class SqliteStore:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, checkpoint_interval: float = 1.0) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         self._listeners: list[Listener] = []
+        self._checkpointer: _Checkpointer | None = None
+        if path != ":memory:":
+            # Copying the WAL into the database (and its fsync) happens on a thread of its own,
+            # not inside a request's commit.
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = _Checkpointer(path, checkpoint_interval)
 
     # reads ---------------------------------------------------------------------------------
 
@@ -207,4 +214,37 @@ class SqliteStore:
         return int(self._db.execute("SELECT v FROM meta WHERE k='revision'").fetchone()[0])
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._db.close()
+
+
+class _Checkpointer:
+    """Checkpoints the WAL every `interval` seconds from a background thread (PASSIVE: it never
+    blocks readers or the writer), so commits stay short and the WAL file stays small."""
+
+    def __init__(self, path: str, interval: float) -> None:
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout=1000")
+            while not self._stop.wait(self._interval):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    continue
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
