@@ -100,3 +100,16 @@ async def test_state_survives_reopening_the_file(tmp_path: Path) -> None:
     assert reopened.revision() == rev
     assert len(await reopened.find("thing", "x", "y")) == 1
     assert await reopened.put(k("b"), {}) > rev
+
+
+async def test_find_labels_projects_labels_without_documents() -> None:
+    store = SqliteStore(":memory:")
+    await store.put(k("t1"), {"big": "x" * 1000}, labels={"cluster": "c", "node": "n1", "group": "g"})
+    await store.put(k("t2"), {}, labels={"cluster": "c", "node": "n2"})
+    await store.put(k("t3"), {}, labels={"cluster": "other"})
+    found = await store.find_labels("thing", "cluster", "c")
+    assert found == [
+        (k("t1"), {"cluster": "c", "node": "n1", "group": "g"}),
+        (k("t2"), {"cluster": "c", "node": "n2"}),
+    ]
+    assert await store.find_labels("thing", "cluster", "c", account_id="2") == []

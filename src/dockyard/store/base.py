@@ -90,6 +90,12 @@ class Store(Protocol):
         self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
     ) -> builtins.list[Versioned]: ...
 
+    async def find_labels(
+        self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
+    ) -> builtins.list[tuple[Key, dict[str, str]]]:
+        """Keys and labels of the documents where `label` = `value`, without the documents."""
+        ...
+
     async def commit(self, writes: Sequence[Write]) -> int:
         """Apply all writes atomically or none (raising `Conflict`); returns the new revision."""
         ...
