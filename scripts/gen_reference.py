@@ -1,34 +1,130 @@
-"""Generate docs/reference/ecs.md: every ECS operation in the botocore model and its status in Dockyard.
+"""Generate docs/reference/<service>.md: every operation of each served AWS API and its status.
 
 ```
-botocore ECS model (operation names) ──┐
-dockyard.services.ecs.api.handlers ────┼──> render() ──> docs/reference/ecs.md
-docs/reference/ecs-notes.json ─────────┘     (one row per operation: implemented / not yet, note)
+botocore model (operation names) ──────────┐
+dockyard.services.<pkg>.api.handlers ──────┼──> render(service) ──> docs/reference/<service>.md
+docs/reference/<service>-notes.json ───────┘    (one row per operation: implemented / not yet, note)
 ```
 
-An operation is implemented when a handler is registered for it with `@api.operation("Name")`;
-every implemented operation needs a one-line note in ecs-notes.json (tests/unit/test_docs.py
-checks that, and that the committed file equals what `render()` makes now).
+`SERVICES` lists the APIs Dockyard serves (ecs, secretsmanager, ssm, ec2, autoscaling). An
+operation is implemented when a handler is registered for it with `@api.operation("Name")`; every
+implemented operation needs a one-line note in the service's notes file (tests/unit/test_docs.py
+checks that, and that each committed page equals what `render()` makes now).
 
-    .venv/bin/python scripts/gen_reference.py           # rewrite docs/reference/ecs.md
-    .venv/bin/python scripts/gen_reference.py --check   # exit 1 when the file is out of date
+    .venv/bin/python scripts/gen_reference.py           # rewrite every page
+    .venv/bin/python scripts/gen_reference.py ssm       # rewrite one
+    .venv/bin/python scripts/gen_reference.py --check   # exit 1 when a page is out of date
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROOT", "NOTES", "OUTPUT", "Row", "load_notes", "main", "render", "rows"]
+__all__ = [
+    "NOTES",
+    "OUTPUT",
+    "ROOT",
+    "SERVICES",
+    "Row",
+    "Service",
+    "load_notes",
+    "main",
+    "render",
+    "rows",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTES = ROOT / "docs" / "reference" / "ecs-notes.json"
-OUTPUT = ROOT / "docs" / "reference" / "ecs.md"
-_API_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_{}.html"
+REFERENCE = ROOT / "docs" / "reference"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str  # botocore's service name, also the page's file name
+    title: str  # "Amazon ECS"
+    package: str  # the dockyard.services package whose `api` serves it
+    api_docs: str  # URL of one operation's reference page, with {} for its name
+    intro: tuple[str, ...]  # what the page says after the legend
+
+    @property
+    def notes(self) -> Path:
+        return REFERENCE / f"{self.name}-notes.json"
+
+    @property
+    def output(self) -> Path:
+        return REFERENCE / f"{self.name}.md"
+
+
+SERVICES: dict[str, Service] = {
+    "ecs": Service(
+        "ecs",
+        "Amazon ECS",
+        "dockyard.services.ecs",
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_{}.html",
+        (
+            "The agent-facing operations (`RegisterContainerInstance`, `DiscoverPollEndpoint`,",
+            "`Submit*StateChange`) are what Dockyard's own agent uses; see",
+            "[the agent channel](../agent-protocol.md).",
+        ),
+    ),
+    "secretsmanager": Service(
+        "secretsmanager",
+        "AWS Secrets Manager",
+        "dockyard.services.secretsmanager",
+        "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_{}.html",
+        (
+            "Secret values are encrypted at rest with AES-256-GCM under a key kept in the server's",
+            "data directory (`secrets.key`, mode 0600); there is no KMS, so `KmsKeyId` is recorded and",
+            "shown but does not change the encryption. Tasks read secrets at start; see",
+            "[secrets in task definitions](../operations.md#secrets-in-task-definitions).",
+        ),
+    ),
+    "ec2": Service(
+        "ec2",
+        "Amazon EC2",
+        "dockyard.services.ec2",
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_{}.html",
+        (
+            "Only what a cluster needs is served: the default VPC with its subnets and zones, security",
+            "groups, instance types, launch templates, tags and instances. An instance is a local virtual",
+            "host running a `dockyard agent` that registers with the cluster its user data names; see",
+            "[EC2 capacity](../getting-started.md#ec2-capacity-with-an-auto-scaling-group).",
+        ),
+    ),
+    "autoscaling": Service(
+        "autoscaling",
+        "Amazon EC2 Auto Scaling",
+        "dockyard.services.autoscaling",
+        "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_{}.html",
+        (
+            "A group controller keeps every group at its desired capacity by calling EC2's",
+            "`RunInstances` and `TerminateInstances`, balancing zones and following AWS's default",
+            "termination policy; see",
+            "[EC2 capacity](../getting-started.md#ec2-capacity-with-an-auto-scaling-group).",
+        ),
+    ),
+    "ssm": Service(
+        "ssm",
+        "AWS Systems Manager",
+        "dockyard.services.ssm",
+        "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_{}.html",
+        (
+            "Only Parameter Store is served. SecureString values are encrypted at rest with",
+            "AES-256-GCM under the server's key (`secrets.key` in the data directory); without",
+            "`WithDecryption` they read as that ciphertext, as on AWS. Tasks read parameters at start; see",
+            "[secrets in task definitions](../operations.md#secrets-in-task-definitions).",
+        ),
+    ),
+}
+
+# The ECS page's paths, kept for callers that knew only that page.
+NOTES = SERVICES["ecs"].notes
+OUTPUT = SERVICES["ecs"].output
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,56 +141,58 @@ def load_notes(path: Path = NOTES) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
-def _ecs() -> tuple[list[str], set[str], str]:
+def implemented(service: Service) -> tuple[list[str], set[str], str]:
     """(operation names in the model, implemented operation names, "API version, botocore version")."""
     import botocore
 
-    from dockyard.services.ecs import api  # importing the package registers every handler
-
+    api = importlib.import_module(service.package).api  # importing the package registers its handlers
     version = f"API version {api.model.api_version}, as modelled by botocore {botocore.__version__}"
     return sorted(api.model.operation_names), set(api.handlers), version
 
 
-def rows(operations: Iterable[str], implemented: set[str], notes: Mapping[str, str]) -> list[Row]:
-    return [Row(name, name in implemented, notes.get(name, "")) for name in sorted(operations)]
+def rows(operations: Iterable[str], done: set[str], notes: Mapping[str, str]) -> list[Row]:
+    return [Row(name, name in done, notes.get(name, "")) for name in sorted(operations)]
 
 
 def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
-def render(notes: Mapping[str, str] | None = None) -> str:
-    """The whole of docs/reference/ecs.md, as it should be now."""
-    operations, implemented, version = _ecs()
-    table = rows(operations, implemented, load_notes() if notes is None else notes)
-    done = sum(1 for row in table if row.implemented)
+def render(notes: Mapping[str, str] | None = None, *, service: str = "ecs") -> str:
+    """The whole of docs/reference/<service>.md, as it should be now."""
+    spec = SERVICES[service]
+    operations, done, version = implemented(spec)
+    table = rows(operations, done, load_notes(spec.notes) if notes is None else notes)
+    count = sum(1 for row in table if row.implemented)
+    short = "ECS" if service == "ecs" else spec.title
+    model = "ECS" if service == "ecs" else service
     lines = [
-        "# ECS API coverage",
+        f"# {short} API coverage",
         "",
-        "<!-- Generated by scripts/gen_reference.py from the botocore ECS model, the handlers",
-        "     registered in dockyard.services.ecs and docs/reference/ecs-notes.json. Do not edit by",
+        f"<!-- Generated by scripts/gen_reference.py from the botocore {model} model, the handlers",
+        f"     registered in {spec.package} and docs/reference/{service}-notes.json. Do not edit by",
         "     hand: change the notes file (or the code) and run",
         "     `.venv/bin/python scripts/gen_reference.py`. tests/unit/test_docs.py checks it. -->",
         "",
-        f"Dockyard implements **{done} of the {len(table)}** operations of the Amazon ECS API",
+        f"Dockyard implements **{count} of the {len(table)}** operations of the {spec.title} API",
         f"({version}). Every request is validated against botocore's input shape and every",
         "response is serialized from its output shape, so the AWS CLI and the SDKs see the same",
         "members, types and error names as on AWS.",
         "",
-        "- **implemented**: works end to end against real containers, with ECS's errors and messages;",
+        "- **implemented**: works end to end"
+        + (" against real containers" if service == "ecs" else "")
+        + f", with {'ECS' if service == 'ecs' else 'AWS'}'s errors and messages;",
         "  the note says what is notable or limited.",
         "- **not yet**: the operation answers `UnknownOperationException` (HTTP 400), with the message",
-        "  `The operation <Name> is not supported by Dockyard's ecs API.`",
+        f"  `The operation <Name> is not supported by Dockyard's {service} API.`",
         "",
-        "The agent-facing operations (`RegisterContainerInstance`, `DiscoverPollEndpoint`,",
-        "`Submit*StateChange`) are what Dockyard's own agent uses; see",
-        "[the agent channel](../agent-protocol.md).",
+        *spec.intro,
         "",
         "| Operation | Status | Notes |",
         "|---|---|---|",
     ]
     for row in table:
-        name = f"[{row.operation}]({_API_DOCS.format(row.operation)})"
+        name = f"[{row.operation}]({spec.api_docs.format(row.operation)})"
         status = "implemented" if row.implemented else "not yet"
         lines.append(f"| {name} | {status} | {_cell(row.note) if row.implemented else ''} |")
     lines.append("")
@@ -102,20 +200,29 @@ def render(notes: Mapping[str, str] | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate docs/reference/ecs.md.")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    parser = argparse.ArgumentParser(description="Generate docs/reference/<service>.md.")
+    parser.add_argument("services", nargs="*", help=f"pages to write: {', '.join(SERVICES)} (default: all)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a page is out of date")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is out of date: run scripts/gen_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    unknown = sorted(set(args.services) - set(SERVICES))
+    if unknown:
+        parser.error(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+    stale = 0
+    for service in args.services or list(SERVICES):
+        output = SERVICES[service].output
+        text = render(service=service)
+        if args.check:
+            if (output.read_text() if output.exists() else "") != text:
+                print(
+                    f"{output.relative_to(ROOT)} is out of date: run scripts/gen_reference.py",
+                    file=sys.stderr,
+                )
+                stale += 1
+            continue
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+        print(f"wrote {output.relative_to(ROOT)}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -297,29 +297,6 @@ def test_awsvpc_without_network_attachment_fails() -> None:
     ("definition", "overrides", "feature", "prefix"),
     [
         (
-            {"secrets": [{"name": "P", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/p"}]},
-            None,
-            "secrets",
-            "ResourceInitializationError: unable to pull secrets or registry auth: ",
-        ),
-        (
-            {
-                "logConfiguration": {
-                    "logDriver": "json-file",
-                    "secretOptions": [{"name": "k", "valueFrom": "v"}],
-                }
-            },
-            None,
-            "secrets",
-            "ResourceInitializationError: unable to pull secrets or registry auth: ",
-        ),
-        (
-            {"repositoryCredentials": {"credentialsParameter": "arn:aws:secretsmanager:x"}},
-            None,
-            "repositoryCredentials",
-            "ResourceInitializationError: unable to pull secrets or registry auth: ",
-        ),
-        (
             {"environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::b/x.env"}]},
             None,
             "environmentFiles",

@@ -1,7 +1,8 @@
 """The documentation keeps up with the code.
 
-- docs/reference/ecs.md is what scripts/gen_reference.py makes now (regenerated in memory);
-- every implemented ECS operation has a note, and every note names an implemented operation;
+- docs/reference/<service>.md (ecs, secretsmanager, ssm, ec2, autoscaling) is what
+  scripts/gen_reference.py makes now (regenerated in memory);
+- every implemented operation has a note, and every note names an implemented operation;
 - every `dockyard` command, flag and choice is documented in docs/cli.md, under a heading that
   names the command, and so is every instance type an agent can be;
 - every environment variable the code reads is documented (docs/cli.md or docs/operations.md);
@@ -41,35 +42,50 @@ def gen() -> ModuleType:
     return _generator()
 
 
-def _implemented() -> set[str]:
-    from dockyard.services.ecs import api
-
-    return set(api.handlers)
+SERVICES = ("ecs", "secretsmanager", "ssm", "ec2", "autoscaling")
 
 
-# -- the ECS reference ---------------------------------------------------------------------------
+def _implemented(gen: ModuleType, service: str) -> set[str]:
+    return set(gen.implemented(gen.SERVICES[service])[1])
 
 
-def test_reference_is_up_to_date(gen: ModuleType) -> None:
-    current = gen.OUTPUT.read_text() if gen.OUTPUT.exists() else ""
-    assert current == gen.render(), (
-        "docs/reference/ecs.md is out of date: run `.venv/bin/python scripts/gen_reference.py`"
+# -- the API references (one page per served service) ----------------------------------------------
+
+
+def test_every_served_api_has_a_page(gen: ModuleType) -> None:
+    assert set(gen.SERVICES) == set(SERVICES)
+    for service in SERVICES:
+        assert _implemented(gen, service), f"{service}: no operation is implemented"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_reference_is_up_to_date(gen: ModuleType, service: str) -> None:
+    page = gen.SERVICES[service].output
+    current = page.read_text() if page.exists() else ""
+    assert current == gen.render(service=service), (
+        f"docs/reference/{service}.md is out of date: "
+        f"run `.venv/bin/python scripts/gen_reference.py {service}`"
     )
 
 
-def test_every_implemented_operation_has_a_note(gen: ModuleType) -> None:
-    notes = gen.load_notes()
-    missing = sorted(name for name in _implemented() if not notes.get(name, "").strip())
-    assert not missing, f"add a one-line note to docs/reference/ecs-notes.json for: {', '.join(missing)}"
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_implemented_operation_has_a_note(gen: ModuleType, service: str) -> None:
+    notes = gen.load_notes(gen.SERVICES[service].notes)
+    missing = sorted(name for name in _implemented(gen, service) if not notes.get(name, "").strip())
+    assert not missing, (
+        f"add a one-line note to docs/reference/{service}-notes.json for: {', '.join(missing)}"
+    )
 
 
-def test_notes_name_only_implemented_operations(gen: ModuleType) -> None:
-    stale = sorted(set(gen.load_notes()) - _implemented())
-    assert not stale, f"docs/reference/ecs-notes.json has notes for operations not implemented: {stale}"
+@pytest.mark.parametrize("service", SERVICES)
+def test_notes_name_only_implemented_operations(gen: ModuleType, service: str) -> None:
+    stale = sorted(set(gen.load_notes(gen.SERVICES[service].notes)) - _implemented(gen, service))
+    assert not stale, f"docs/reference/{service}-notes.json has notes for operations not implemented: {stale}"
 
 
-def test_notes_are_one_line(gen: ModuleType) -> None:
-    multi = sorted(name for name, note in gen.load_notes().items() if "\n" in note)
+@pytest.mark.parametrize("service", SERVICES)
+def test_notes_are_one_line(gen: ModuleType, service: str) -> None:
+    multi = sorted(name for name, note in gen.load_notes(gen.SERVICES[service].notes).items() if "\n" in note)
     assert not multi, f"notes must be one line: {multi}"
 
 

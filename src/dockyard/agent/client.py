@@ -1,8 +1,9 @@
-"""The agent's HTTP client for the control plane: the public ECS API and the agent channel.
+"""The agent's HTTP client for the control plane: AWS APIs and the agent channel.
 
-ECS calls are plain awsJson 1.1 requests signed with SigV4 (botocore's signer), exactly what
-any SDK sends, so an agent is just another ECS client. The channel calls are documented in
-docs/agent-protocol.md.
+AWS calls are plain awsJson 1.1 requests signed with SigV4 (botocore's signer), exactly what any
+SDK sends, so an agent is just another client: `ecs()` for ECS, `call()` for any awsJson service
+(the agent reads task secrets with `call("secretsmanager", ...)` and `call("ssm", ...)`). The
+channel calls are documented in docs/agent-protocol.md.
 """
 
 from __future__ import annotations
@@ -17,17 +18,29 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-__all__ = ["ControlPlane", "EcsError"]
+__all__ = ["ApiError", "ControlPlane", "EcsError", "TARGET_PREFIXES"]
 
-_TARGET = "AmazonEC2ContainerServiceV20141113"
+#: X-Amz-Target prefixes of the awsJson services the agent calls.
+TARGET_PREFIXES = {
+    "ecs": "AmazonEC2ContainerServiceV20141113",
+    "secretsmanager": "secretsmanager",
+    "ssm": "AmazonSSM",
+}
 
 
-class EcsError(Exception):
-    def __init__(self, code: str, message: str, status: int) -> None:
+class ApiError(Exception):
+    """An AWS error answer (`code` as in `__type`), or a channel failure."""
+
+    def __init__(self, code: str, message: str, status: int, *, request_id: str = "") -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        self.request_id = request_id
+
+
+#: The name the agent's code has used for API errors since it called ECS only.
+EcsError = ApiError
 
 
 class ControlPlane:
@@ -49,14 +62,29 @@ class ControlPlane:
     async def ecs(
         self, operation: str, params: dict[str, Any], *, region: str | None = None
     ) -> dict[str, Any]:
+        return await self.call("ecs", TARGET_PREFIXES["ecs"], operation, params, region)
+
+    async def call(
+        self,
+        service: str,
+        target_prefix: str,
+        operation: str,
+        params: dict[str, Any],
+        region: str | None = None,
+    ) -> dict[str, Any]:
+        """One awsJson 1.1 call of `service` (its SigV4 signing name), signed for `region`.
+        Raises `ApiError` for an AWS error answer; connection failures are aiohttp's."""
         body = json.dumps(params).encode()
         request = AWSRequest(
             method="POST",
             url=self.endpoint + "/",
             data=body,
-            headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{_TARGET}.{operation}"},
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": f"{target_prefix}.{operation}",
+            },
         )
-        SigV4Auth(self._credentials, "ecs", region or self.region).add_auth(request)
+        SigV4Auth(self._credentials, service, region or self.region).add_auth(request)
         async with self._session.post(
             self.endpoint + "/",
             data=body,
@@ -65,8 +93,11 @@ class ControlPlane:
         ) as response:
             payload = await response.json(content_type=None)
             if response.status != 200:
+                payload = payload if isinstance(payload, dict) else {}
                 code = str(payload.get("__type", "Unknown")).rsplit("#", 1)[-1]
-                raise EcsError(code, str(payload.get("message", "")), response.status)
+                message = str(payload.get("message", payload.get("Message", "")))
+                request_id = response.headers.get("x-amzn-RequestId", "")
+                raise ApiError(code, message, response.status, request_id=request_id)
             return dict(payload)
 
     async def poll(self, base: str, node: str, *, revision: int, wait: float) -> dict[str, Any]:
@@ -77,7 +108,7 @@ class ControlPlane:
             timeout=aiohttp.ClientTimeout(total=wait + 30),
         ) as response:
             if response.status != 200:
-                raise EcsError("PollFailed", await response.text(), response.status)
+                raise ApiError("PollFailed", await response.text(), response.status)
             return dict(await response.json())
 
     async def report(self, base: str, reports: list[dict[str, Any]]) -> dict[str, Any]:
@@ -85,5 +116,5 @@ class ControlPlane:
             f"{base.rstrip('/')}/v1/reports", json={"tasks": reports}, timeout=aiohttp.ClientTimeout(total=30)
         ) as response:
             if response.status != 200:
-                raise EcsError("ReportFailed", await response.text(), response.status)
+                raise ApiError("ReportFailed", await response.text(), response.status)
             return dict(await response.json())

@@ -17,6 +17,7 @@ from dockyard import __version__
 from dockyard.core.instance_types import InstanceType
 
 __all__ = [
+    "DEFAULT_AMI",
     "RESERVED_PORTS",
     "AddressLock",
     "agent_version_info",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 RESERVED_PORTS = ("22", "2375", "2376", "51678", "51679")
+DEFAULT_AMI = "ami-0dockyard00000000"  # the image id of an agent started by hand
 LOCK_DIR = Path("/run/dockyard/addresses")
 
 
@@ -83,7 +85,14 @@ class AddressLock:
 
 
 def identity_document(
-    *, instance_id: str, instance_type: InstanceType, zone: str, region: str, address: str, account_id: str
+    *,
+    instance_id: str,
+    instance_type: InstanceType,
+    zone: str,
+    region: str,
+    address: str,
+    account_id: str,
+    ami_id: str = DEFAULT_AMI,
 ) -> str:
     """An EC2 instance identity document, as the ECS agent sends it when registering."""
     return json.dumps(
@@ -91,7 +100,7 @@ def identity_document(
             "accountId": account_id,
             "architecture": instance_type.architecture,
             "availabilityZone": zone,
-            "imageId": "ami-0dockyard00000000",
+            "imageId": ami_id,
             "instanceId": instance_id,
             "instanceType": instance_type.name,
             "pendingTime": None,
@@ -111,6 +120,7 @@ def registration_attributes(
     custom: dict[str, str],
     vpc_id: str | None = None,
     subnet_id: str | None = None,
+    ami_id: str = DEFAULT_AMI,
 ) -> list[dict[str, Any]]:
     """The built-in attributes (reference §5.4), the agent's capabilities, then custom ones."""
     attributes: list[dict[str, Any]] = []
@@ -124,7 +134,7 @@ def registration_attributes(
     add("ecs.cpu-architecture", arch)
     if instance_type is not None and not external:
         add("ecs.instance-type", instance_type.name)
-        add("ecs.ami-id", "ami-0dockyard00000000")
+        add("ecs.ami-id", ami_id)
     if zone is not None and not external:
         add("ecs.availability-zone", zone)
     if vpc_id and not external:
@@ -163,7 +173,12 @@ def registration_attributes(
         add(f"com.amazonaws.ecs.capability.docker-remote-api.{version}")
     for driver in log_drivers:
         add(f"com.amazonaws.ecs.capability.logging-driver.{driver}")
-    for capability in ("privileged-container", "task-iam-role", "task-iam-role-network-host"):
+    for capability in (
+        "privileged-container",
+        "task-iam-role",
+        "task-iam-role-network-host",
+        "private-registry-authentication.secretsmanager",
+    ):
         add(f"com.amazonaws.ecs.capability.{capability}")
     for capability in (
         "task-eni",

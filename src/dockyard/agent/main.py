@@ -7,7 +7,9 @@ loop:  poll(node, revision) -> for each work item: new runner or runner.update(i
 events: container health_status events -> the owning runner
 ```
 One implementation serves every launch type: an EC2 instance (`--instance-type`), an EXTERNAL
-instance (`--external`) and the Fargate pool of `dockyard up` (`--fargate-pool`).
+instance (`--external`) and the Fargate pool of `dockyard up` (`--fargate-pool`). An instance
+launched by `RunInstances` gets its EC2 identity from the server (`--instance-id`, `--ami-id`,
+`--vpc-id`, `--subnet-id`); `--simulate` runs simulated instances instead (`agent/simulate.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import aiohttp
 from dockyard.agent.client import ControlPlane, EcsError
 from dockyard.agent.envelope import Envelope
 from dockyard.agent.identity import (
+    DEFAULT_AMI,
     RESERVED_PORTS,
     AddressLock,
     agent_version_info,
@@ -77,6 +80,10 @@ class AgentConfig:
     address: str | None = None
     external: bool = False
     fargate_pool: bool = False
+    instance_id: str | None = None  # the EC2 instance id (else one of its own, kept in its state)
+    ami_id: str = DEFAULT_AMI
+    vpc_id: str | None = None
+    subnet_id: str | None = None
     data_dir: Path = Path("/var/lib/dockyard/agent")
     attributes: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # put on every container the agent creates
@@ -151,7 +158,7 @@ class Agent:
                 raise SystemExit(f"dockyard agent: unknown instance type {config.instance_type!r}")
             address = self._lock.address or self._lock.acquire(config.address or self.state.host_address)
             self.state.host_address = address
-            self.state.ec2_instance_id = self.state.ec2_instance_id or new_instance_id()
+            self.state.ec2_instance_id = config.instance_id or self.state.ec2_instance_id or new_instance_id()
             envelope = Envelope(
                 self.state.ec2_instance_id,
                 cpu_units=self._type.cpu_units,
@@ -191,6 +198,7 @@ class Agent:
             cleanup_wait=config.cleanup_wait,
             agent_label=agent_label,
             vpc_network=VPC_NETWORK,
+            aws=self.control,
         )
 
     async def _register(self) -> None:
@@ -217,6 +225,9 @@ class Agent:
                 external=config.external,
                 log_drivers=("json-file", "none"),
                 custom=config.attributes,
+                vpc_id=config.vpc_id,
+                subnet_id=config.subnet_id,
+                ami_id=config.ami_id,
             ),
         }
         if not config.external:
@@ -228,6 +239,7 @@ class Agent:
                 region=config.region,
                 address=self.state.host_address,
                 account_id="123456789012",
+                ami_id=config.ami_id,
             )
             request["instanceIdentityDocumentSignature"] = ""
         if self.state.container_instance_arn and self.state.cluster == config.cluster:
@@ -430,6 +442,8 @@ def _pairs(items: list[str]) -> dict[str, str]:
 async def agent_from_args(args: argparse.Namespace) -> int:
     attributes = _pairs(args.attribute)
     labels = _pairs(args.label)
+    if args.simulate:
+        return await _simulate(args, attributes)
     lock = AddressLock()
     address, data_dir = args.address, args.data_dir
     if data_dir is None:
@@ -453,6 +467,10 @@ async def agent_from_args(args: argparse.Namespace) -> int:
         data_dir=data_dir,
         attributes=attributes,
         labels=labels,
+        instance_id=args.instance_id,
+        ami_id=args.ami_id or DEFAULT_AMI,
+        vpc_id=args.vpc_id,
+        subnet_id=args.subnet_id,
     )
     agent = Agent(config, lock=lock)
     try:
@@ -465,6 +483,33 @@ async def agent_from_args(args: argparse.Namespace) -> int:
         )
         return 5
     return 0
+
+
+async def _simulate(args: argparse.Namespace, attributes: dict[str, str]) -> int:
+    """`--simulate [--count N]`: N simulated instances in this process (no Docker needed)."""
+    from dockyard.agent.simulate import SimulatedConfig
+    from dockyard.agent.simulated_fleet import run_fleet
+
+    kind = instance_type(args.instance_type)
+    if kind is None:
+        raise SystemExit(f"dockyard agent: unknown instance type {args.instance_type!r}")
+    if args.count < 1:
+        raise SystemExit("dockyard agent: --count must be at least 1")
+    template = SimulatedConfig(
+        endpoint=args.endpoint,
+        region=args.region,
+        cluster=args.cluster,
+        instance_type=kind,
+        zone=args.availability_zone,
+        instance_id=args.instance_id or new_instance_id(),
+        address=args.address or "127.2.0.1",
+        ami_id=args.ami_id or DEFAULT_AMI,
+        vpc_id=args.vpc_id,
+        subnet_id=args.subnet_id,
+        attributes=attributes,
+    )
+    state_file = args.data_dir / "simulated.json" if args.data_dir is not None else None
+    return await run_fleet(template, count=args.count, state_file=state_file)
 
 
 def _reuse_address(agents: Path, cluster: str, lock: AddressLock) -> str:

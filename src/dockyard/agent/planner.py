@@ -3,9 +3,9 @@
 Pure: no I/O. Steps, in order:
 
     overrides ─> unsupported features? ─> volumes ─> containers ─> start order (topological)
-    (command,      (secrets, env files,     (host path,   (ports, mounts,   dependsOn, plus links
-     environment,   registry auth,           task dir,     health, limits,   -> START and
-     cpu, memory)   EFS/FSx/EBS, drivers)    docker)       timeouts)         volumesFrom -> CREATE)
+    (command,      (env files, EFS/FSx/EBS, (host path,   (ports, mounts,   dependsOn, plus links
+     environment,   drivers; malformed       task dir,     health, limits,   -> START and
+     cpu, memory)   secret references)       docker)       timeouts)         volumesFrom -> CREATE)
 
 Everything the agent cannot run raises `TaskSpecError` (or its `UnsupportedFeature` subclass)
 before anything is pulled or created.
@@ -29,6 +29,7 @@ from dockyard.agent.plan import (
     docker_name,
 )
 from dockyard.agent.runtime.protocol import HealthCheck
+from dockyard.agent.secret_refs import SecretsUnavailable, check_definition
 
 __all__ = ["PAUSE_CONTAINER_NAME", "UnsupportedFeature", "health_check", "plan_task"]
 
@@ -36,7 +37,6 @@ __all__ = ["PAUSE_CONTAINER_NAME", "UnsupportedFeature", "health_check", "plan_t
 PAUSE_CONTAINER_NAME = "~internal~ecs~pause"
 _FARGATE_MAX_STOP_TIMEOUT = 120
 DEPENDS_ON_CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
-_SECRETS = "unable to pull secrets or registry auth: "
 
 
 class UnsupportedFeature(TaskSpecError):
@@ -140,25 +140,11 @@ def _apply_override(definition: Mapping[str, Any], override: Mapping[str, Any]) 
 
 def _reject_unsupported(definition: Mapping[str, Any], host: HostContext) -> None:
     name = definition["name"]
-    if definition.get("secrets"):
-        raise UnsupportedFeature(
-            "secrets",
-            f"{_SECRETS}execution resource retrieval failed: secrets are not supported by this agent "
-            f"(container {name})",
-        )
+    try:  # secrets, secretOptions and registry credentials are read at launch; check them now
+        check_definition(definition, host.region)
+    except SecretsUnavailable as exc:
+        raise SecretsUnavailable(f"{exc.cause} (container {name})") from exc
     log = definition.get("logConfiguration") or {}
-    if log.get("secretOptions"):
-        raise UnsupportedFeature(
-            "secrets",
-            f"{_SECRETS}execution resource retrieval failed: log driver secretOptions are not supported "
-            f"by this agent (container {name})",
-        )
-    if definition.get("repositoryCredentials"):
-        raise UnsupportedFeature(
-            "repositoryCredentials",
-            f"{_SECRETS}execution resource retrieval failed: private registry credentials from Secrets "
-            f"Manager are not supported by this agent (container {name})",
-        )
     if definition.get("environmentFiles"):
         raise UnsupportedFeature(
             "environmentFiles",

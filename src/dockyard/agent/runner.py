@@ -1,7 +1,7 @@
 """One task on one host, from work item to cleanup: the agent's task runner.
 
 ```
-plan ─> adopt containers recorded before a restart ─> PENDING: pull the images still needed
+plan ─> adopt containers recorded before a restart ─> PENDING: read secrets, pull the images still needed
      ─> volumes (Fargate: ephemeral storage), network (pause container, host ports)
      ─> start each container once its dependsOn conditions hold ─> RUNNING
      ─> watch: exits, health, the desired status ─> STOPPING: stop in reverse dependency order
@@ -20,7 +20,6 @@ containers, reporting those that exited meanwhile) instead of starting over. Can
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +34,12 @@ from dockyard.agent.runner_steps import (
     PullFailed,
     mark_exited,
     pull_images,
+    remove_task,
     restore_status,
     run_all,
 )
 from dockyard.agent.runtime.protocol import ContainerNotFound, ContainerSpec, ContainerState, RuntimeError_
+from dockyard.agent.secrets import TaskSecrets, resolve_task_secrets
 from dockyard.agent.signal import Signal
 from dockyard.agent.specs import container_spec, network_bindings
 from dockyard.agent.state import TaskRecord
@@ -87,6 +88,7 @@ class TaskRunner:
         self._forgotten = False
         self._started_at: dict[str, float] = {}  # container name -> epoch it started, for startTimeout
         self._watchers: list[asyncio.Task[None]] = []
+        self._secrets = TaskSecrets()  # resolved secrets: in memory only, never saved or reported
 
     # -- signals from the agent ---------------------------------------------------------------
 
@@ -191,9 +193,14 @@ class TaskRunner:
         if to_create:
             self.status.pull_started_at = self.status.pull_started_at or clock.now()
         self._report()
-        images = {c.image for c in to_create}
+        self._secrets = await resolve_task_secrets(  # SecretsUnavailable is a TaskSpecError
+            [c.definition for c in to_create], self.config.aws, self.plan.region, sleep=clock.sleep
+        )
+        auth = self._secrets.auth({c.name: c.image for c in to_create})
         try:
-            digests = await pull_images(images, self.config.runtime, self.config.pull_behavior)
+            digests = await pull_images(
+                {c.image for c in to_create}, self.config.runtime, self.config.pull_behavior, auth=auth
+            )
         except PullFailed as exc:
             for container in to_create:
                 if container.image == exc.image:
@@ -279,7 +286,7 @@ class TaskRunner:
 
     def _spec(self, name: str, launch: _Launch) -> ContainerSpec:
         assert self.plan is not None
-        return container_spec(
+        spec = container_spec(
             self.plan,
             self.plan.container(name),
             host=self.config.host,
@@ -291,6 +298,7 @@ class TaskRunner:
             extra_labels=self.config.agent_label,
             docker_network=self.config.vpc_network,
         )
+        return self._secrets.apply(spec, name)
 
     def _container_failed(self, name: str, reason: str, *, exit_code: int | None = None) -> None:
         """A container that cannot run: stopped with `reason`; the task fails if it is essential."""
@@ -396,12 +404,4 @@ class TaskRunner:
             delay = stopped_at + self.config.cleanup_wait - clock.now()
             if delay > 0:
                 await wait_until(self._wake, lambda: self._forgotten, clock=clock, timeout=delay)
-        runtime = self.config.runtime
-        for container_id in self.record.containers.values():
-            with contextlib.suppress(RuntimeError_):
-                await runtime.remove(container_id, force=True)
-        if self.record.pause_id:
-            with contextlib.suppress(RuntimeError_):
-                await runtime.remove(self.record.pause_id, force=True)
-        if self.volumes is not None:
-            await self.volumes.cleanup()
+        await remove_task(self.config.runtime, self.record, self.volumes)

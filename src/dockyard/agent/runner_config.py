@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from dockyard.agent.plan import HostContext
 from dockyard.agent.ports import HostPortAllocator
 from dockyard.agent.runtime.protocol import ContainerRuntime
+from dockyard.agent.secrets import AwsCaller
 from dockyard.core.clock import Clock
 
 __all__ = ["ReportSink", "RunnerConfig"]
@@ -37,3 +38,4 @@ class RunnerConfig:
     agent_label: dict[str, str] = field(default_factory=dict)
     vpc_network: str = "dockyard-vpc"
     loop_storage: bool = True  # Fargate ephemeral storage as a loop-mounted filesystem (else directories)
+    aws: AwsCaller | None = None  # reads task secrets (Secrets Manager, SSM) from the control plane

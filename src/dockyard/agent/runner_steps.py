@@ -1,23 +1,36 @@
 """Steps of the task runner that stand on their own: image pulls and restoring status.
 
 - `pull_images`: pull what a task needs, as `ECS_IMAGE_PULL_BEHAVIOR` says (default: pull, fall
-  back to a cached image; always: pull or fail; once / prefer-cached: use a cached image as is).
+  back to a cached image; always: pull or fail; once / prefer-cached: use a cached image as is),
+  with the registry credentials the task's repositoryCredentials resolved to.
 - `mark_exited`: a container's status once it has exited (exit code, OOM reason).
 - `run_all`: run coroutines side by side; the first failure cancels the others and is raised.
 - `restore_status`: the runner's view of a task rebuilt from its last report, after a restart.
+- `remove_task`: remove what a task made (containers, pause container, volumes) after cleanup.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 
-from dockyard.agent.runtime.protocol import ContainerRuntime, ImageNotFound, RuntimeError_
+from dockyard.agent.runtime.protocol import ContainerRuntime, ImageNotFound, RegistryAuth, RuntimeError_
+from dockyard.agent.state import TaskRecord
 from dockyard.agent.task_status import ContainerStatus, TaskStatus
+from dockyard.agent.volumes import TaskVolumes
 
-__all__ = ["OOM_REASON", "PullFailed", "mark_exited", "pull_images", "restore_status", "run_all"]
+__all__ = [
+    "OOM_REASON",
+    "PullFailed",
+    "mark_exited",
+    "pull_images",
+    "remove_task",
+    "restore_status",
+    "run_all",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +47,19 @@ class PullFailed(Exception):
 
 
 async def pull_images(
-    images: Iterable[str], runtime: ContainerRuntime, behavior: str
+    images: Iterable[str],
+    runtime: ContainerRuntime,
+    behavior: str,
+    *,
+    auth: Mapping[str, RegistryAuth] | None = None,
 ) -> dict[str, str | None]:
-    """Pull `images` concurrently; image -> digest (or image id). Raises `PullFailed`."""
+    """Pull `images` concurrently (with `auth[image]`, the registry credentials of the task's
+    repositoryCredentials, when given); image -> digest (or image id). Raises `PullFailed`."""
     wanted = sorted(set(images))
-    results = await asyncio.gather(*(_pull(i, runtime, behavior) for i in wanted), return_exceptions=True)
+    credentials = auth or {}
+    results = await asyncio.gather(
+        *(_pull(i, runtime, behavior, credentials.get(i)) for i in wanted), return_exceptions=True
+    )
     digests: dict[str, str | None] = {}
     for image, result in zip(wanted, results, strict=True):
         if isinstance(result, asyncio.CancelledError):
@@ -51,12 +72,14 @@ async def pull_images(
     return digests
 
 
-async def _pull(image: str, runtime: ContainerRuntime, behavior: str) -> str | None:
+async def _pull(
+    image: str, runtime: ContainerRuntime, behavior: str, auth: RegistryAuth | None
+) -> str | None:
     cached = await runtime.image_id(image)
     if cached is not None and behavior in ("once", "prefer-cached"):
         return await runtime.image_digest(image) or cached
     try:
-        await runtime.pull(image)
+        await runtime.pull(image, auth=auth)
     except (ImageNotFound, RuntimeError_) as exc:
         if cached is None or behavior == "always":
             raise
@@ -127,3 +150,15 @@ def restore_status(status: TaskStatus, report: Mapping[str, Any]) -> None:
         container.health = str(item.get("healthStatus") or "UNKNOWN")
         container.image_digest = item.get("imageDigest")
         container.network_bindings = list(item.get("networkBindings") or [])
+
+
+async def remove_task(runtime: ContainerRuntime, record: TaskRecord, volumes: TaskVolumes | None) -> None:
+    """Remove a finished task's containers, its pause container and its volumes (best effort)."""
+    for container_id in record.containers.values():
+        with contextlib.suppress(RuntimeError_):
+            await runtime.remove(container_id, force=True)
+    if record.pause_id:
+        with contextlib.suppress(RuntimeError_):
+            await runtime.remove(record.pause_id, force=True)
+    if volumes is not None:
+        await volumes.cleanup()

@@ -1,7 +1,7 @@
 """`dockyard`: up (server + local Fargate pool), server, agent, images.
 
 dockyard up [--port 4566] [--data-dir DIR]
-dockyard agent --cluster NAME [--instance-type t3.medium] [--endpoint URL]
+dockyard agent --cluster NAME [--instance-type t3.medium] [--endpoint URL] [--simulate --count N]
 dockyard images build [hello|busybox]
 """
 
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument(
             "--strict-auth", action="store_true", help="require known access keys and valid SigV4 signatures"
         )
+        cmd.add_argument(
+            "--simulate-instances",
+            action="store_true",
+            help="EC2 instances (RunInstances, Auto Scaling) run simulated agents: no containers",
+        )
 
     agent = sub.add_parser(
         "agent", help="run an agent: an EC2/EXTERNAL container instance or the Fargate pool"
@@ -89,6 +94,18 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="a Docker label to put on every container this agent creates (repeatable)",
+    )
+    agent.add_argument("--instance-id", default=None, help="the EC2 instance id to register with")
+    agent.add_argument("--ami-id", default=None, help="the image id to register (ecs.ami-id)")
+    agent.add_argument("--vpc-id", default=None, help="the ecs.vpc-id attribute")
+    agent.add_argument("--subnet-id", default=None, help="the ecs.subnet-id attribute")
+    agent.add_argument(
+        "--simulate",
+        action="store_true",
+        help="register simulated instances: they accept tasks and report them RUNNING without containers",
+    )
+    agent.add_argument(
+        "--count", type=int, default=1, help="with --simulate: how many instances this process runs"
     )
 
     subnets = sub.add_parser(

@@ -17,7 +17,13 @@ __all__ = ["serve"]
 
 async def serve(args: argparse.Namespace, *, with_fargate: bool) -> int:
     started = time.monotonic()
-    settings = Settings(host=args.host, port=args.port, data_dir=args.data_dir, region=args.region)
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        region=args.region,
+        simulate_instances=args.simulate_instances,
+    )
     server = Server(settings)
     try:
         await server.start()

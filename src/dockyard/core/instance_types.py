@@ -29,6 +29,7 @@ class InstanceType:
 
 
 _TABLE = [
+    ("m1.small", 1, 1740),  # EC2's default type when RunInstances names none
     ("t2.nano", 1, 512),
     ("t2.micro", 1, 1024),
     ("t2.small", 1, 2048),

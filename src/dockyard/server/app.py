@@ -10,16 +10,22 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
+from dockyard.aws.dispatch import BoundApi
 from dockyard.aws.gateway import Gateway
 from dockyard.controllers.runner import ControllerRunner
 from dockyard.core.clock import Clock, SystemClock
 from dockyard.core.ids import IdGenerator, RandomIds
+from dockyard.core.sealing import Sealer
 from dockyard.server import admin_routes, agent_routes
+from dockyard.server.capacity import Capacity
+from dockyard.server.secret_key import load_or_create_key
 from dockyard.server.settings import Settings
 from dockyard.services import ecs as ecs_service
+from dockyard.services import secretsmanager, ssm
 from dockyard.services.ecs.controllers import ecs_controllers
 from dockyard.store import SqliteStore
 
@@ -64,9 +70,27 @@ class Server:
             self.store,
             self.clock,
             self.ids,
-            ecs_service.EcsSettings(poll_endpoint=f"{self.endpoint}/_dockyard/agent"),
+            ecs_service.EcsSettings(
+                poll_endpoint=f"{self.endpoint}/_dockyard/agent",
+                service_healthy_delay=self.settings.service_healthy_delay,
+            ),
         )
-        gateway = Gateway([ecs_service.api.bind(self.ecs)], default_region=self.settings.region)
+        sealer = Sealer(load_or_create_key(self.settings.data_dir))  # values at rest
+        apis: list[BoundApi[Any]] = [
+            ecs_service.api.bind(self.ecs),
+            secretsmanager.api.bind(secretsmanager.SecretsManager(self.store, self.clock, self.ids, sealer)),
+            ssm.api.bind(ssm.Ssm(self.store, self.clock, self.ids, sealer)),
+        ]
+        self.capacity = Capacity.build(
+            store=self.store,
+            clock=self.clock,
+            ids=self.ids,
+            settings=self.settings,
+            endpoint=self.endpoint,
+            ecs_api=apis[0],
+        )
+        apis += self.capacity.apis
+        gateway = Gateway(apis, default_region=self.settings.region)
         app = web.Application(client_max_size=16 * 1024 * 1024)
         agent_routes.install(app, self.ecs, start_revision=self.store.revision() + 1)
         admin_routes.install(app, self.store)
@@ -74,12 +98,16 @@ class Server:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
-        self._controllers = ControllerRunner(ecs_controllers(self.ecs), self.store, self.clock)
+        self._controllers = ControllerRunner(
+            [*ecs_controllers(self.ecs), *self.capacity.controllers], self.store, self.clock
+        )
         self._controllers.start()
+        await self.capacity.launcher.start()
         log.info("serving on %s", self.endpoint)
 
     async def stop(self) -> None:
         if self._controllers is not None:
+            await self.capacity.launcher.stop()
             await self._controllers.stop()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -23,6 +23,10 @@ class Settings:
     data_dir: Path | None = None  # None: an in-memory store (tests)
     region: str = "us-east-1"
     strict_auth: bool = False
+    # Every EC2 instance (RunInstances, Auto Scaling) runs a simulated agent: no Docker needed.
+    simulate_instances: bool = False
+    # Seconds a service task without health checks must be RUNNING to count as healthy (ECS: 40).
+    service_healthy_delay: float = 40.0
 
     @property
     def endpoint(self) -> str:

@@ -8,6 +8,10 @@ together in one `ValidationException`, worded as AWS words it:
     not be null; Value 'x' at 'networkMode' failed to satisfy constraint: Member must satisfy enum
     value set: [bridge, host, awsvpc, none]
 
+Member paths are camelCase whatever the model's spelling ('secretString' for SecretString), and
+the value of a member the model marks sensitive is left out ("Value at 'secretString' ..."), as
+AWS writes them.
+
 Members the shape does not know are dropped, as AWS ignores them. The result is a clean copy:
 timestamps become epoch floats and blobs become bytes.
 """
@@ -61,10 +65,12 @@ def _java_str(value: Any) -> str:
     return str(value)
 
 
+_HIDDEN = object()  # stands for a sensitive member's value, which messages leave out
+
+
 def _fail(errors: list[str], path: str, value: Any, constraint: str) -> None:
-    errors.append(
-        f"Value {_render(value)} at '{path}' failed to satisfy constraint: Member must {constraint}"
-    )
+    shown = "" if value is _HIDDEN else f" {_render(value)}"
+    errors.append(f"Value{shown} at '{path}' failed to satisfy constraint: Member must {constraint}")
 
 
 _JSON_KIND = {dict: "Start of structure or map", list: "Start of list"}
@@ -87,6 +93,7 @@ def _type_message(value: Any, expected: str) -> str:
 
 
 def _join(path: str, name: str) -> str:
+    name = name[:1].lower() + name[1:]  # AWS names members in camelCase: 'secretString'
     return f"{path}.{name}" if path else name
 
 
@@ -129,13 +136,14 @@ def _value(shape: Shape, value: Any, path: str, errors: list[str]) -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise SerializationException(_type_message(value, "string"))
+        shown = _HIDDEN if shape.metadata.get("sensitive") else value
         enum = shape.enum
         if enum and value not in enum:
-            _fail(errors, path, value, f"satisfy enum value set: [{', '.join(enum)}]")
-        _length(shape, value, path, errors)
+            _fail(errors, path, shown, f"satisfy enum value set: [{', '.join(enum)}]")
+        _length(shape, value, path, errors, shown=shown)
         pattern = shape.metadata.get("pattern")
         if pattern and not _matches(pattern, value):
-            _fail(errors, path, value, f"satisfy regular expression pattern: {pattern}")
+            _fail(errors, path, shown, f"satisfy regular expression pattern: {pattern}")
         return value
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -185,14 +193,15 @@ def _timestamp(value: Any) -> float:
     raise SerializationException(_type_message(value, "timestamp"))
 
 
-def _length(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
+def _length(shape: Shape, value: Any, path: str, errors: list[str], *, shown: Any = None) -> None:
     low = shape.metadata.get("min")
     high = shape.metadata.get("max")
     size = len(value)
+    shown = value if shown is None else shown
     if low is not None and size < low:
-        _fail(errors, path, value, f"have length greater than or equal to {low}")
+        _fail(errors, path, shown, f"have length greater than or equal to {low}")
     elif high is not None and size > high:
-        _fail(errors, path, value, f"have length less than or equal to {high}")
+        _fail(errors, path, shown, f"have length less than or equal to {high}")
 
 
 def _range(shape: Shape, value: float, path: str, errors: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Amazon ECS: clusters, task definitions, container instances, tasks and the agent-facing API.
+"""Amazon ECS: clusters, task definitions, container instances, tasks, services and the agent API.
 
 Importing this package registers every handler module on `api`.
 """
@@ -8,6 +8,8 @@ from dockyard.services.ecs import (  # noqa: F401  (registration by import)
     attributes,
     clusters,
     container_instances,
+    service_deployments,
+    services,
     tags,
     task_definitions,
     tasks,

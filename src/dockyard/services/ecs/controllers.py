@@ -6,6 +6,8 @@
   `agentConnected: false` (and so receives no new placements) until it polls again.
 - `DeregisteredInstanceTasks`: tasks left on a deregistered (INACTIVE) instance have no agent to
   report for them any more; they are recorded STOPPED (their containers are orphaned, as on ECS).
+- `ServiceController` (service_controller.py): the service scheduler.
+- `TaskEventRecorder`, `EventRetention` (ecs_events.py): EventBridge events, recorded and bounded.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Iterable
 
 from dockyard.controllers.reconciler import DONE, Reconciler, Requeue
 from dockyard.services.ecs.deps import Ecs
+from dockyard.services.ecs.ecs_events import EventRetention, TaskEventRecorder
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
+from dockyard.services.ecs.service_controller import ServiceController
 from dockyard.services.ecs.task_state import apply_report
 from dockyard.store import Change, Conflict, Key, Put
 
@@ -104,4 +108,11 @@ class DeregisteredInstanceTasks:
 
 
 def ecs_controllers(ecs: Ecs) -> list[Reconciler]:
-    return [StoppedTaskReaper(ecs), AgentMonitor(ecs), DeregisteredInstanceTasks(ecs)]
+    return [
+        StoppedTaskReaper(ecs),
+        AgentMonitor(ecs),
+        DeregisteredInstanceTasks(ecs),
+        ServiceController(ecs),
+        TaskEventRecorder(ecs),
+        EventRetention(ecs),
+    ]

@@ -22,6 +22,14 @@ class EcsSettings:
     # The default VPC's CIDR: Fargate and awsvpc tasks get their addresses from its subnets.
     vpc_cidr: str = "172.31.0.0/16"
     availability_zones: tuple[str, ...] = field(default=("a", "b", "c"))
+    # Services: seconds a RUNNING task without health checks needs before it counts as healthy.
+    service_healthy_delay: float = 40.0
+    # How long a deleted (INACTIVE) service stays describable before it is purged.
+    inactive_service_retention: float = 3600.0
+    # New tasks one scheduler pass of a service launches at most.
+    service_launch_batch: int = 10
+    # How long recorded EventBridge events (kind `events:ecs`) are kept.
+    event_retention: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)

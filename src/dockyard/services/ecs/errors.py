@@ -12,9 +12,12 @@ __all__ = [
     "ConflictException",
     "InvalidParameterException",
     "LimitExceededException",
+    "NamespaceNotFoundException",
     "PlatformUnknownException",
     "ResourceNotFoundException",
     "ServerException",
+    "ServiceDeploymentNotFoundException",
+    "ServiceNotActiveException",
     "ServiceNotFoundException",
     "TargetNotFoundException",
     "UnsupportedFeatureException",
@@ -29,9 +32,12 @@ ClusterNotFoundException = modeled("ecs", "ClusterNotFoundException")
 ConflictException = modeled("ecs", "ConflictException")
 InvalidParameterException = modeled("ecs", "InvalidParameterException")
 LimitExceededException = modeled("ecs", "LimitExceededException")
+NamespaceNotFoundException = modeled("ecs", "NamespaceNotFoundException")
 PlatformUnknownException = modeled("ecs", "PlatformUnknownException")
 ResourceNotFoundException = modeled("ecs", "ResourceNotFoundException")
 ServerException = modeled("ecs", "ServerException")
+ServiceDeploymentNotFoundException = modeled("ecs", "ServiceDeploymentNotFoundException")
+ServiceNotActiveException = modeled("ecs", "ServiceNotActiveException")
 ServiceNotFoundException = modeled("ecs", "ServiceNotFoundException")
 TargetNotFoundException = modeled("ecs", "TargetNotFoundException")
 UnsupportedFeatureException = modeled("ecs", "UnsupportedFeatureException")

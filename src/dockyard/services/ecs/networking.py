@@ -1,9 +1,10 @@
 """Task networking for `awsvpc`: the default VPC, its subnets, and private IP leases.
 
 Every account and region has a default VPC (172.31.0.0/16, one /20 subnet per availability zone,
-as on AWS). Subnet ids are stable, derived from account, region and zone. All default VPCs share
-one Docker bridge on the host, so a private address is leased host-wide: a lease is a document
-written with compare-and-swap "must not exist", which makes two tasks with one address impossible.
+as on AWS), derived in `dockyard.core.vpc` so that the EC2 API names the same VPC and subnets.
+All default VPCs share one Docker bridge on the host, so a private address is leased host-wide: a
+lease is a document written with compare-and-swap "must not exist", which makes two tasks with
+one address impossible.
 The agent gets the address in its work item and attaches the task's network namespace to it.
 """
 
@@ -13,15 +14,17 @@ import hashlib
 import ipaddress
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
+from dockyard.core.vpc import VPC_CIDR, ZONES, Subnet, default_subnets, default_vpc_id
 from dockyard.services.ecs.errors import InvalidParameterException
 from dockyard.store import Key, Put
 
 __all__ = [
     "Subnet",
+    "VPC_CIDR",
+    "ZONES",
     "attachment",
     "default_subnets",
     "default_vpc_id",
@@ -33,33 +36,10 @@ __all__ = [
 ]
 
 IP_LEASE = "ecs:ip-lease"
-VPC_CIDR = ipaddress.IPv4Network("172.31.0.0/16")
-ZONES = ("a", "b", "c")
-
-
-@dataclass(frozen=True, slots=True)
-class Subnet:
-    subnet_id: str
-    vpc_id: str
-    availability_zone: str
-    cidr: ipaddress.IPv4Network
 
 
 def _hex(*parts: str, n: int = 17) -> str:
     return hashlib.sha256(":".join(parts).encode()).hexdigest()[:n]
-
-
-def default_vpc_id(account_id: str, region: str) -> str:
-    return "vpc-" + _hex(account_id, region, "default-vpc")
-
-
-def default_subnets(account_id: str, region: str) -> list[Subnet]:
-    vpc = default_vpc_id(account_id, region)
-    subnets = []
-    for i, zone in enumerate(ZONES):
-        cidr = ipaddress.IPv4Network(f"172.31.{16 * i}.0/20")
-        subnets.append(Subnet("subnet-" + _hex(account_id, region, zone), vpc, f"{region}{zone}", cidr))
-    return subnets
 
 
 def resolve_subnets(ctx: RequestContext, subnet_ids: list[str]) -> list[Subnet]:

@@ -7,9 +7,20 @@ ones. StartTask checks each named instance instead (no placement constraints).
 
 One commit writes the new task documents, the container instances' reduced
 `remainingResources` (compare-and-swap on each instance's revision: every instance a task lands
-on is rewritten, so concurrent placements on it serialize), the tasks' private IP leases and
-the client token record. If any of them changed underneath, the whole placement is recomputed
-from fresh state (Nomad's plan-apply re-check, in one transaction).
+on is rewritten, so concurrent placements on it serialize), the tasks' private IP leases, their
+`ECS Task State Change` events and the client token record. If any of them changed underneath,
+the whole placement is recomputed from fresh state (Nomad's plan-apply re-check, in one
+transaction).
+
+RunTask, StartTask and the service scheduler all launch through `launch_tasks`. The scheduler
+adds its own writes to the same commit (`extra_writes`: the service document that records the
+launch, compare-and-swap on its revision); if one of those changed, the launch is abandoned
+(the scheduler re-reads and decides again) instead of retried.
+
+```
+Launch (task_request / a service deployment) --launch_tasks--> place (EC2/EXTERNAL) | subnet (Fargate)
+   --> one commit: tasks + instances' remainingResources + IP leases + task events + extra writes
+```
 """
 
 from __future__ import annotations
@@ -17,12 +28,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.scheduler import NO_INSTANCES, Placement, PlanContext, candidates, check_node, place_many
 from dockyard.services.ecs import errors
 from dockyard.services.ecs.deps import Ecs
+from dockyard.services.ecs.ecs_events import task_event_put
 from dockyard.services.ecs.instance_resources import (
     demand_record,
     node_view,
@@ -34,20 +48,27 @@ from dockyard.services.ecs.networking import Subnet, candidate_addresses, eni_de
 from dockyard.services.ecs.resources import CLIENT_TOKEN, CONTAINER_INSTANCE, TASK, key
 from dockyard.services.ecs.task_documents import new_task, node_of
 from dockyard.services.ecs.task_request import Launch
-from dockyard.store import Conflict, Put, Versioned, Write
+from dockyard.store import Conflict, Key, Put, Versioned, Write
 
-__all__ = ["launch_tasks", "task_labels", "request_hash"]
+__all__ = ["launch_tasks", "task_labels", "request_hash", "ExtraWrites"]
+
+# Writes a caller adds to the commit that creates `tasks` (see `launch_tasks`).
+ExtraWrites = Callable[[list[dict[str, Any]]], Sequence[Write]]
 
 _ATTEMPTS = 8
 _rng = random.SystemRandom()
 
 
 def task_labels(task: dict[str, Any]) -> dict[str, str]:
-    """Index labels of a task document: its node while it is not yet STOPPED."""
+    """Index labels of a task document: its node while it is not yet STOPPED, and the service
+    (`<cluster>/<name>`) that started it, for as long as the document exists."""
     labels = {}
     node = node_of(task)
     if node is not None and task.get("lastStatus") != "STOPPED":
         labels["node"] = node
+    service = task.get("dockyard", {}).get("service")
+    if service:
+        labels["service"] = str(service)
     return labels
 
 
@@ -82,18 +103,27 @@ async def launch_tasks(
     instance_refs: list[str] | None = None,
     client_token: str | None = None,
     request_digest: str = "",
+    extra_writes: ExtraWrites | None = None,
+    zone_counts: dict[str, int] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Place and write `count` tasks (or one per named instance); returns (tasks, failures)."""
+    """Place and write `count` tasks (or one per named instance); returns (tasks, failures).
+
+    `extra_writes(tasks)` adds writes to the commit when tasks were placed; a conflict on one of
+    them is raised at once. `zone_counts` (Fargate): tasks per availability zone so far, to put
+    each new task in the least used zone of its subnets (counts are updated).
+    """
     if client_token:
         existing = await _client_token(ecs, ctx, client_token, request_digest)
         if existing is not None:
             tasks = [await ecs.store.get(key(ctx, TASK, _task_name(arn))) for arn in existing]
             return [t.value for t in tasks if t is not None], []
+    request = _Request(count, instance_refs, client_token, request_digest, extra_writes, zone_counts)
     for attempt in range(_ATTEMPTS):
+        extra: set[Key] = set()
         try:
-            return await _attempt(ecs, ctx, launch, count, instance_refs, client_token, request_digest)
-        except Conflict:
-            if attempt == _ATTEMPTS - 1:
+            return await _attempt(ecs, ctx, launch, request, extra)
+        except Conflict as conflict:
+            if attempt == _ATTEMPTS - 1 or conflict.key in extra:
                 raise
     raise AssertionError("unreachable")
 
@@ -102,15 +132,22 @@ def _task_name(task_arn: str) -> str:
     return "/".join(task_arn.split("/")[-2:])
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    count: int
+    instance_refs: list[str] | None
+    client_token: str | None
+    request_digest: str
+    extra_writes: ExtraWrites | None
+    zone_counts: dict[str, int] | None
+
+
 async def _attempt(
-    ecs: Ecs,
-    ctx: RequestContext,
-    launch: Launch,
-    count: int,
-    instance_refs: list[str] | None,
-    client_token: str | None,
-    request_digest: str,
+    ecs: Ecs, ctx: RequestContext, launch: Launch, request: _Request, extra: set[Key]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    count, instance_refs = request.count, request.instance_refs
+    client_token, request_digest = request.client_token, request.request_digest
+    zone_counts = None if request.zone_counts is None else dict(request.zone_counts)
     cluster = launch.cluster["clusterName"]
     writes: list[Write] = []
     tasks: list[dict[str, Any]] = []
@@ -158,7 +195,7 @@ async def _attempt(
         task_id = ecs.ids.hex32()
         network = None
         if launch.subnets is not None:
-            subnet = _pick_subnet(launch, target)
+            subnet = _pick_subnet(launch, target, zone_counts)
             ip = await _free_address(ecs, subnet, leased)
             leased.add(ip)
             network = eni_details(ctx, subnet, ip, ecs.ids.uuid())
@@ -176,6 +213,9 @@ async def _attempt(
         writes.append(
             Put(key(ctx, TASK, f"{cluster}/{task_id}"), task, expected_revision=0, labels=task_labels(task))
         )
+        event = task_event_put(ecs.ids, task, task["createdAt"])
+        if event is not None:
+            writes.append(event)
         if network is not None:
             writes.append(lease_put(network["privateIpv4Address"], task["taskArn"]))
 
@@ -199,7 +239,13 @@ async def _attempt(
                 expected_revision=0,
             )
         )
+    if tasks and request.extra_writes is not None:
+        added = list(request.extra_writes(tasks))
+        extra.update(w.key for w in added)
+        writes += added
     await ecs.store.commit(writes)
+    if request.zone_counts is not None and zone_counts is not None:
+        request.zone_counts.update(zone_counts)
     return tasks, failures
 
 
@@ -244,8 +290,13 @@ def _instance_arn(ctx: RequestContext, cluster: str, ref: str) -> str:
     return f"arn:aws:ecs:{ctx.region}:{ctx.account_id}:container-instance/{cluster}/{ref}"
 
 
-def _pick_subnet(launch: Launch, target: Versioned | None) -> Any:
+def _pick_subnet(launch: Launch, target: Versioned | None, zone_counts: dict[str, int] | None) -> Any:
     assert launch.subnets
+    if target is None and zone_counts is not None:
+        least = min(zone_counts.get(s.availability_zone, 0) for s in launch.subnets)
+        subnet = _rng.choice([s for s in launch.subnets if zone_counts.get(s.availability_zone, 0) == least])
+        zone_counts[subnet.availability_zone] = least + 1
+        return subnet
     if target is not None:
         zone = next(
             (

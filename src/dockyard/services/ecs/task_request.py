@@ -50,14 +50,20 @@ class Launch:
 
 
 async def launch_from_request(
-    ecs: Ecs, ctx: RequestContext, request: dict[str, Any], *, launch_type_default: str | None = None
+    ecs: Ecs,
+    ctx: RequestContext,
+    request: dict[str, Any],
+    *,
+    launch_type_default: str | None = None,
+    allow_inactive: bool = False,
 ) -> Launch:
+    """`allow_inactive`: a service keeps launching the revision it runs after it is deregistered."""
     cluster = await get_cluster(ecs, ctx, request.get("cluster"))
     if cluster.value.get("status") != "ACTIVE":
         raise errors.ClientException("Cluster was not ACTIVE.")
     td_doc = await resolve_task_definition(ecs, ctx, request["taskDefinition"])
     td = td_doc.value
-    if td.get("status") != "ACTIVE":
+    if td.get("status") != "ACTIVE" and not (allow_inactive and td.get("status") == "INACTIVE"):
         raise errors.InvalidParameterException("TaskDefinition is inactive")
 
     launch_type, provider = _launch_type(cluster.value, request, launch_type_default)
