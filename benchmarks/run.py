@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import bench_api_latency
 import bench_idle_memory
 import bench_run_task
+import bench_service
 from _common import Result, format_results
 
 __all__ = ["BENCHMARKS", "main"]
@@ -33,6 +34,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Result]], Callable[[], list[Result
     "run-task": (
         lambda: bench_run_task.run(tasks=20, warmup=2),
         lambda: bench_run_task.run(tasks=3, warmup=1),
+    ),
+    "service": (
+        lambda: bench_service.run(rounds=3, tasks=10),
+        lambda: bench_service.run(rounds=1, tasks=3),
     ),
 }
 

@@ -324,3 +324,18 @@ def test_long_poll_wakes_on_new_work(ecs: Any, server: ThreadedServer) -> None:
     thread.join(timeout=10)
     assert [t["taskArn"] for t in result["body"]["tasks"]] == [arn]
     assert result["elapsed"] < 5
+
+
+def test_poll_answers_carry_only_what_changed(ecs: Any, server: ThreadedServer) -> None:
+    ecs.create_cluster()
+    fargate_td(ecs)
+    first = run_fargate(ecs)["taskArn"]
+    full = poll(server.endpoint, "fargate")
+    assert full["taskArns"] == [first] and [t["taskArn"] for t in full["tasks"]] == [first]
+    second = run_fargate(ecs)["taskArn"]
+    delta = poll(server.endpoint, "fargate", revision=full["revision"])
+    assert sorted(delta["taskArns"]) == sorted([first, second])
+    assert [t["taskArn"] for t in delta["tasks"]] == [second]
+    ecs.stop_task(task=first)
+    after_stop = poll(server.endpoint, "fargate", revision=delta["revision"])
+    assert [(t["taskArn"], t["desiredStatus"]) for t in after_stop["tasks"]] == [(first, "STOPPED")]

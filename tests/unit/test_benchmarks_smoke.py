@@ -23,6 +23,7 @@ MODULES = (
     "bench_api_latency",
     "bench_idle_memory",
     "bench_run_task",
+    "bench_service",
     "run",
 )
 
@@ -169,12 +170,31 @@ def test_idle_memory_ratios(bench: dict[str, ModuleType]) -> None:
     assert all(r.goal is None for r in results)
 
 
+def test_service_starts_and_ratios(bench: dict[str, ModuleType], capsys: pytest.CaptureFixture[str]) -> None:
+    svc = bench["bench_service"]
+    starts = svc.start_times([(10.0, 10.3), (10.1, 10.5), (10.2, 10.4)])
+    assert starts.total == pytest.approx(0.9) and starts.span == pytest.approx(0.5)
+    assert svc.start_times([]) == svc.StartTimes(0.0, 0.0)
+    rounds = [
+        svc.Round(converge=c, converge_starts=svc.StartTimes(3.0, 1.0), roll=2 * c,
+                  roll_starts=svc.StartTimes(4.0, 1.5), docker_x10=2.0)
+        for c in (1.0, 1.2, 1.1)
+    ]  # fmt: skip
+    results = {(r.metric, r.baseline_name): r for r in svc.report(rounds)}
+    converge = results[("10-task converge", "sum of its container starts")]
+    assert converge.value == pytest.approx(1100.0) and converge.ratio == pytest.approx(1.1 / 3.0)
+    assert results[("10-task converge", "span of its container starts")].ratio == pytest.approx(1.1)
+    assert results[("10-task rolling deployment", "docker run -d x10")].ratio == pytest.approx(1.1)
+    assert all(r.goal is None for r in results.values())
+    assert "docker run -d x10" in capsys.readouterr().out
+
+
 def test_the_runner_knows_every_benchmark(bench: dict[str, ModuleType]) -> None:
     runner = bench["run"]
-    assert set(runner.BENCHMARKS) == {"idle-memory", "api-latency", "run-task"}
+    assert set(runner.BENCHMARKS) == {"idle-memory", "api-latency", "run-task", "service"}
     with pytest.raises(SystemExit):
         runner.main(["--only", "no-such-benchmark"])
-    for name in ("bench_api_latency", "bench_idle_memory", "bench_run_task"):
+    for name in ("bench_api_latency", "bench_idle_memory", "bench_run_task", "bench_service"):
         with pytest.raises(SystemExit) as exited:
             bench[name].main(["--help"])
         assert exited.value.code == 0

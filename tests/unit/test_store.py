@@ -113,3 +113,16 @@ async def test_find_labels_projects_labels_without_documents() -> None:
         (k("t2"), {"cluster": "c", "node": "n2"}),
     ]
     assert await store.find_labels("thing", "cluster", "c", account_id="2") == []
+
+
+async def test_reindex_recomputes_labels_without_touching_documents() -> None:
+    store = SqliteStore(":memory:")
+    revision = await store.put(k("t1"), {"n": "a"}, labels={"old": "x"})
+    await store.put(k("t2"), {"n": "b"})
+    changed = await store.reindex("thing", lambda doc: {"n": doc["n"]})
+    assert changed == 2
+    assert await store.find_labels("thing", "n", "a") == [(k("t1"), {"n": "a"})]
+    assert await store.find("thing", "old", "x") == []
+    got = await store.get(k("t1"))
+    assert got is not None and got.revision == revision
+    assert await store.reindex("thing", lambda doc: {"n": doc["n"]}) == 0

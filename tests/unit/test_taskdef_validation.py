@@ -640,6 +640,11 @@ def test_roles_expanded() -> None:
     assert doc["taskRoleArn"] == "arn:aws:iam::123456789012:role/app-role"
 
 
+def test_empty_roles_are_none() -> None:
+    doc = built(ec2(taskRoleArn="", executionRoleArn=""))
+    assert "taskRoleArn" not in doc and "executionRoleArn" not in doc
+
+
 @pytest.mark.parametrize(
     ("req", "expected"),
     [

@@ -45,6 +45,7 @@ from dockyard.agent.reporter import Reporter
 from dockyard.agent.runner import RunnerConfig, TaskRunner
 from dockyard.agent.runtime.docker import DockerRuntime
 from dockyard.agent.state import AgentState, TaskRecord
+from dockyard.agent.work_list import WorkList
 from dockyard.core.clock import SystemClock
 from dockyard.core.instance_types import InstanceType, instance_type
 
@@ -302,6 +303,7 @@ class Agent:
         events = asyncio.create_task(self._events())
         revision = 0
         backoff = 0.5
+        work = WorkList()
         try:
             while True:
                 try:
@@ -329,8 +331,12 @@ class Agent:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = 0.5
+                merged = work.apply(response)
+                if merged is None:  # a task we hold no item for: ask for the whole list
+                    revision = 0
+                    continue
                 revision = int(response["revision"])
-                self._reconcile(response["tasks"], runner_config)
+                self._reconcile(*merged, runner_config)
                 self.ready.set()
         finally:
             log.info("agent stopping; its running tasks keep running")
@@ -354,12 +360,14 @@ class Agent:
             if not await self.runtime.list(labels={"dockyard.agent": self.state.ec2_instance_id}):
                 self._envelope.remove()
 
-    def _reconcile(self, items: list[dict[str, Any]], runner_config: RunnerConfig) -> None:
-        listed = {item["taskArn"]: item for item in items}
+    def _reconcile(
+        self, listed: dict[str, dict[str, Any]], changed: set[str], runner_config: RunnerConfig
+    ) -> None:
         for arn, item in listed.items():
             runner = self.runners.get(arn)
             if runner is not None:
-                runner.update(item)
+                if arn in changed:
+                    runner.update(item)
                 continue
             record = self.state.tasks.get(arn)
             if record is None:

@@ -38,6 +38,7 @@ from dockyard.agent.identity import (
     registration_attributes,
 )
 from dockyard.agent.reporter import Reporter
+from dockyard.agent.work_list import WorkList
 from dockyard.core.instance_types import InstanceType
 
 __all__ = ["SimulatedConfig", "SimulatedInstance", "shared_session"]
@@ -199,6 +200,7 @@ class SimulatedInstance:
                 await self.register()
             revision = 0
             backoff = 0.5
+            work = WorkList()
             while True:
                 node = self.config.container_instance_arn or ""
                 try:
@@ -215,6 +217,7 @@ class SimulatedInstance:
                         self.config.container_instance_arn = None
                         await self.register()
                         revision = 0
+                        work = WorkList()
                         continue
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
@@ -224,8 +227,12 @@ class SimulatedInstance:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = 0.5
+                merged = work.apply(response)
+                if merged is None:  # a task we hold no item for: ask for the whole list
+                    revision = 0
+                    continue
                 revision = int(response["revision"])
-                self._reconcile(response["tasks"])
+                self._reconcile(list(merged[0].values()))
         finally:
             for task in self._starting.values():
                 task.cancel()

@@ -1,8 +1,10 @@
-"""`dockyard`: up (server + local Fargate pool), server, agent, images.
+"""`dockyard`: up (server + local Fargate pool), server, agent, images, placement.
 
 dockyard up [--port 4566] [--data-dir DIR]
 dockyard agent --cluster NAME [--instance-type t3.medium] [--endpoint URL] [--simulate --count N]
-dockyard images build [hello|busybox]
+dockyard images build [hello|hello:vN|busybox]
+dockyard placement explain --cluster NAME --task-definition TD [--count N] [--placement-strategy ...] [--json]
+dockyard fargate-spot interrupt (--task ARN | --cluster NAME [--count N])
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _image_name(value: str) -> str:
+    from dockyard.images import image_tag
+
+    try:
+        tag = image_tag(value).rpartition(":")[2]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    if tag != "latest" and not (tag.startswith("v") and tag[1:].isdigit()):
+        raise argparse.ArgumentTypeError(f"no Dockyard image {value!r}: known are busybox, hello, hello:v<N>")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from dockyard.server.settings import default_data_dir
 
@@ -61,6 +75,20 @@ def _parser() -> argparse.ArgumentParser:
             "--simulate-instances",
             action="store_true",
             help="EC2 instances (RunInstances, Auto Scaling) run simulated agents: no containers",
+        )
+        cmd.add_argument(
+            "--service-healthy-delay",
+            type=float,
+            default=os.environ.get("DOCKYARD_SERVICE_HEALTHY_DELAY", "40"),  # argparse applies `type`
+            metavar="SECONDS",
+            help="seconds a service task without health checks must run to count as healthy (ECS: 40)",
+        )
+        cmd.add_argument(
+            "--capacity-metric-interval",
+            type=float,
+            default=os.environ.get("DOCKYARD_CAPACITY_METRIC_INTERVAL", "60"),  # argparse applies `type`
+            metavar="SECONDS",
+            help="seconds between capacity providers' managed-scaling datapoints (ECS: 60)",
         )
 
     agent = sub.add_parser(
@@ -118,7 +146,22 @@ def _parser() -> argparse.ArgumentParser:
     images = sub.add_parser("images", help="build the small images the docs and tests use")
     images_sub = images.add_subparsers(dest="images_command", required=True)
     build = images_sub.add_parser("build", help="build an image into the local Docker engine")
-    build.add_argument("name", nargs="?", default="hello", choices=["hello", "busybox"])
+    build.add_argument(
+        "name",
+        nargs="?",
+        default="hello",
+        type=_image_name,
+        metavar="{hello,hello:vN,busybox}",
+        help="hello (also :v1), hello:v<N> (answering Version N) or busybox",
+    )
+
+    from dockyard.cli.placement import add_parser as add_placement
+
+    add_placement(sub, os.environ.get("DOCKYARD_ENDPOINT", f"http://127.0.0.1:{_port_default()}"))
+
+    from dockyard.cli.fargate_spot import add_parser as add_fargate_spot
+
+    add_fargate_spot(sub, os.environ.get("DOCKYARD_ENDPOINT", f"http://127.0.0.1:{_port_default()}"))
     return parser
 
 
@@ -136,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
                 "loopback clients, with permissive credentials.",
                 file=sys.stderr,
             )
+            return 2
+        if args.service_healthy_delay < 0:
+            print("dockyard: --service-healthy-delay must be 0 or more seconds.", file=sys.stderr)
+            return 2
+        if args.capacity_metric_interval <= 0:
+            print("dockyard: --capacity-metric-interval must be more than 0 seconds.", file=sys.stderr)
             return 2
         if not _is_loopback(args.host):
             print(
@@ -165,6 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         from dockyard.cli.images import build_image
 
         return _run(build_image(args.name))
+    if args.command == "placement":
+        from dockyard.cli.placement import run as explain_placement
+
+        return explain_placement(args)
+    if args.command == "fargate-spot":
+        from dockyard.cli.fargate_spot import run as interrupt_spot
+
+        return interrupt_spot(args)
     return 2
 
 

@@ -23,6 +23,8 @@ async def serve(args: argparse.Namespace, *, with_fargate: bool) -> int:
         data_dir=args.data_dir,
         region=args.region,
         simulate_instances=args.simulate_instances,
+        service_healthy_delay=args.service_healthy_delay,
+        capacity_metric_interval=args.capacity_metric_interval,
     )
     server = Server(settings)
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dockyard.scheduler.capacity_split import StrategyItem
 from dockyard.scheduler.model import NodeView, Resources, Strategy
 
 __all__ = [
@@ -82,6 +83,7 @@ class ServiceTask:
     availability_zone: str | None = None
     resources: Resources = Resources()
     protected: bool = False
+    capacity_provider: str | None = None  # the provider it was launched on (a strategy's split)
 
     @property
     def id(self) -> str:
@@ -137,6 +139,8 @@ class ServiceState:
     daemon_nodes: tuple[str, ...] | None = None  # DAEMON: instances that should run one task
     launch_after: float = 0.0  # launch backoff: no new tasks before this time
     max_starts: int = 10  # new tasks per pass
+    # The primary deployment's capacity provider strategy: scale-in keeps its ratio.
+    capacity_strategy: tuple[StrategyItem, ...] = ()
 
 
 class StopKind:

@@ -12,7 +12,8 @@ start  min(maxTotal - total, D - new)                 new = primary tasks that w
 stop   old (older deployments, tasks on DRAINING instances):
          PENDING or UNHEALTHY ones at once, healthy ones while healthy - 1 >= minHealthy
        UNHEALTHY primary tasks past the grace period: once replaced (or, with no head-room,
-         one at a time); primary tasks beyond D (scale-in, in `choose_tasks_to_stop` order)
+         one at a time); primary tasks beyond D (scale-in, in `choose_tasks_to_stop` order,
+         from the providers a capacity provider strategy's ratio says hold too many)
 ```
 
 A task counts toward `total` until it is STOPPED (a task being stopped still holds its place),
@@ -31,6 +32,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 
+from dockyard.scheduler.capacity_split import shrink
 from dockyard.scheduler.model import Constraint, NodeView, Strategy, TaskView
 from dockyard.scheduler.scale_in import choose_tasks_to_stop
 from dockyard.scheduler.service_model import (
@@ -80,6 +82,25 @@ def _ordered(
     by_arn = {t.arn: t for t in tasks}
     chosen = choose_tasks_to_stop([_view(t) for t in tasks], state.nodes, state.strategies, count, rng=rng)
     return [by_arn[v.arn] for v in chosen]
+
+
+def _scale_in(
+    tasks: Sequence[ServiceTask], state: ServiceState, count: int, rng: random.Random | None
+) -> list[ServiceTask]:
+    """`count` tasks to stop for a scale-in: with a capacity provider strategy, from the providers
+    the strategy's ratio says hold too many (capacity_split.shrink), each in scale-in order."""
+    if not state.capacity_strategy or count <= 0:
+        return _ordered(tasks, state, count, rng)
+    held: dict[str, int] = {}
+    for task in tasks:
+        held[task.capacity_provider or ""] = held.get(task.capacity_provider or "", 0) + 1
+    losing: dict[str, int] = {}
+    for provider in shrink(state.capacity_strategy, held, count):
+        losing[provider] = losing.get(provider, 0) + 1
+    chosen: list[ServiceTask] = []
+    for provider, n in losing.items():
+        chosen += _ordered([t for t in tasks if (t.capacity_provider or "") == provider], state, n, rng)
+    return chosen
 
 
 def _unhealthy(task: ServiceTask, state: ServiceState) -> bool:
@@ -168,7 +189,7 @@ def plan_replica(state: ServiceState, *, rng: random.Random | None = None) -> Se
     keep = [t for t in primary if t.arn not in drained_arns and t.arn not in doomed_arns]
 
     # Scale in: primary tasks beyond the desired count (not bound by minimumHealthyPercent).
-    excess = _ordered(keep, state, len(keep) - desired, rng)
+    excess = _scale_in(keep, state, len(keep) - desired, rng)
     stops += [Stop(t.arn, StopKind.SCALE_IN, t.deployment) for t in excess]
     excess_arns = {t.arn for t in excess}
     keep = [t for t in keep if t.arn not in excess_arns]

@@ -87,7 +87,8 @@ def install(app: web.Application, ecs: Ecs, *, start_revision: int = 1) -> NodeW
                 )
         await watch.wait(node, since, wait)
         revision = watch.revision(node)
-        return web.json_response({"revision": revision, "tasks": await work_items(ecs, node)})
+        listed, items = await work_items(ecs, node, since=since)
+        return web.json_response({"revision": revision, "taskArns": listed, "tasks": items})
 
     async def report(request: web.Request) -> web.Response:
         try:

@@ -20,7 +20,7 @@ from dockyard.controllers.runner import ControllerRunner
 from dockyard.core.clock import Clock, SystemClock
 from dockyard.core.ids import IdGenerator, RandomIds
 from dockyard.core.sealing import Sealer
-from dockyard.server import admin_routes, agent_routes
+from dockyard.server import admin_routes, agent_routes, placement_explain, spot_routes
 from dockyard.server.capacity import Capacity
 from dockyard.server.secret_key import load_or_create_key
 from dockyard.server.settings import Settings
@@ -66,6 +66,8 @@ class Server:
         if self.settings.data_dir is not None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = SqliteStore(self.settings.database)
+        # Tasks written by an older version may lack index labels newer code relies on.
+        await self.store.reindex(ecs_service.TASK_KIND, ecs_service.task_labels)
         self.ecs = ecs_service.Ecs(
             self.store,
             self.clock,
@@ -73,6 +75,11 @@ class Server:
             ecs_service.EcsSettings(
                 poll_endpoint=f"{self.endpoint}/_dockyard/agent",
                 service_healthy_delay=self.settings.service_healthy_delay,
+                capacity=ecs_service.CapacitySettings(
+                    metric_interval=self.settings.capacity_metric_interval,
+                    provisioning_retry=self.settings.provisioning_retry,
+                    provisioning_limit=self.settings.provisioning_limit,
+                ),
             ),
         )
         sealer = Sealer(load_or_create_key(self.settings.data_dir))  # values at rest
@@ -90,10 +97,13 @@ class Server:
             ecs_api=apis[0],
         )
         apis += self.capacity.apis
+        self.capacity.bind_peers(self.ecs.peers)  # ECS calls Auto Scaling and EC2 in process
         gateway = Gateway(apis, default_region=self.settings.region)
         app = web.Application(client_max_size=16 * 1024 * 1024)
         agent_routes.install(app, self.ecs, start_revision=self.store.revision() + 1)
         admin_routes.install(app, self.store)
+        placement_explain.install(app, self.ecs, default_region=self.settings.region)
+        spot_routes.install(app, self.ecs, region=self.settings.region)
         app.add_routes(gateway.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()

@@ -6,6 +6,7 @@ ec2 api  <-- RunInstances / TerminateInstances (in process) -- autoscaling contr
    v  ec2:instance documents                                    | autoscaling api
 instance launcher --> agents (processes, or simulated in this loop) --> ECS over HTTP
    \\-- DeregisterContainerInstance (in process) --> ecs api
+ecs api (capacity providers) --> Auto Scaling and EC2 operations (in process, `bind_peers`)
 ```
 `Server` calls `Capacity.build` while it assembles its APIs and `start`/`stop` around its own
 lifespan; the launcher needs the server's endpoint, so it starts once the socket is bound.
@@ -26,6 +27,7 @@ from dockyard.server.instance_launcher import InstanceLauncher
 from dockyard.server.settings import Settings
 from dockyard.services import autoscaling as autoscaling
 from dockyard.services import ec2
+from dockyard.services.ecs.deps import Peers
 from dockyard.store import Store
 
 __all__ = ["Capacity"]
@@ -36,6 +38,15 @@ class Capacity:
     apis: list[BoundApi[Any]]
     controllers: list[Reconciler]
     launcher: InstanceLauncher
+
+    def bind_peers(self, peers: Peers) -> None:
+        """Give ECS in-process clients of Auto Scaling and EC2 (capacity providers use them)."""
+        for bound in self.apis:
+            client = LocalClient(bound, principal="ecs.amazonaws.com")
+            if bound.api.service_name == "autoscaling":
+                peers.autoscaling = client
+            elif bound.api.service_name == "ec2":
+                peers.ec2 = client
 
     @classmethod
     def build(

@@ -27,6 +27,12 @@ class Settings:
     simulate_instances: bool = False
     # Seconds a service task without health checks must be RUNNING to count as healthy (ECS: 40).
     service_healthy_delay: float = 40.0
+    # Seconds between capacity providers' CapacityProviderReservation datapoints (ECS: 60).
+    capacity_metric_interval: float = 60.0
+    # Seconds between placement attempts for tasks waiting in PROVISIONING (ECS: about 15).
+    provisioning_retry: float = 15.0
+    # Tasks that may wait in PROVISIONING per cluster (the ECS quota).
+    provisioning_limit: int = 500
 
     @property
     def endpoint(self) -> str:

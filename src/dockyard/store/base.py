@@ -90,6 +90,12 @@ class Store(Protocol):
         self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
     ) -> builtins.list[Versioned]: ...
 
+    async def find_revisions(
+        self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
+    ) -> builtins.list[tuple[Key, int]]:
+        """Keys and revisions of the documents where `label` = `value`, without the documents."""
+        ...
+
     async def find_labels(
         self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
     ) -> builtins.list[tuple[Key, dict[str, str]]]:
@@ -117,6 +123,10 @@ class Store(Protocol):
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` after every commit; returns the function that unsubscribes."""
+        ...
+
+    async def reindex(self, kind: str, labels_of: Callable[[Document], Mapping[str, str]]) -> int:
+        """Recompute every label of `kind`'s documents (after labelling rules change)."""
         ...
 
     async def reset(self) -> None:

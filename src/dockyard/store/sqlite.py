@@ -83,7 +83,7 @@ class SqliteStore:
         self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
     ) -> builtins.list[Versioned]:
         sql = (
-            "SELECT o.account, o.region, o.name, o.revision, o.value FROM labels l JOIN objects o"
+            "SELECT o.account, o.region, o.name, o.revision, o.value FROM labels l CROSS JOIN objects o"
             " ON o.kind=l.kind AND o.account=l.account AND o.region=l.region AND o.name=l.name"
             " WHERE l.kind=? AND l.label=? AND l.value=?"
         )
@@ -100,13 +100,32 @@ class SqliteStore:
             for a, r, n, rev, v in self._db.execute(sql, args)
         ]
 
+    async def find_revisions(
+        self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
+    ) -> builtins.list[tuple[Key, int]]:
+        """Keys and revisions of the documents where `label` = `value` (nothing is decoded)."""
+        sql = (
+            "SELECT o.account, o.region, o.name, o.revision FROM labels l CROSS JOIN objects o"
+            " ON o.kind=l.kind AND o.account=l.account AND o.region=l.region AND o.name=l.name"
+            " WHERE l.kind=? AND l.label=? AND l.value=?"
+        )
+        args: builtins.list[Any] = [kind, label, value]
+        if account_id is not None:
+            sql += " AND l.account=?"
+            args.append(account_id)
+        if region is not None:
+            sql += " AND l.region=?"
+            args.append(region)
+        sql += " ORDER BY o.account, o.region, o.name"
+        return [(Key(a, r, kind, n), rev) for a, r, n, rev in self._db.execute(sql, args)]
+
     async def find_labels(
         self, kind: str, label: str, value: str, *, account_id: str | None = None, region: str | None = None
     ) -> builtins.list[tuple[Key, dict[str, str]]]:
         """The keys and labels (not the documents) of every document where `label` = `value`: a cheap
         projection for hot paths that need only what the labels say (no JSON is decoded)."""
         sql = (
-            "SELECT l.account, l.region, l.name, a.label, a.value FROM labels l JOIN labels a"
+            "SELECT l.account, l.region, l.name, a.label, a.value FROM labels l CROSS JOIN labels a"
             " ON a.kind=l.kind AND a.account=l.account AND a.region=l.region AND a.name=l.name"
             " WHERE l.kind=? AND l.label=? AND l.value=?"
         )
@@ -188,6 +207,39 @@ class SqliteStore:
 
     async def delete(self, key: Key, *, expected_revision: int | None = None) -> None:
         await self.commit([Delete(key, expected_revision)])
+
+    async def reindex(self, kind: str, labels_of: Callable[[Document], Mapping[str, str]]) -> int:
+        """Recompute the labels of every document of `kind` (index maintenance after the labelling
+        rules change; documents and revisions are untouched). Returns how many changed."""
+        db = self._db
+        changed = 0
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(
+                "SELECT account, region, name, value FROM objects WHERE kind=?", (kind,)
+            ).fetchall()
+            for account, region, name, value in rows:
+                ident = (kind, account, region, name)
+                wanted = dict(labels_of(orjson.loads(value)))
+                current = dict(
+                    db.execute(
+                        "SELECT label, value FROM labels WHERE kind=? AND account=? AND region=? AND name=?",
+                        ident,
+                    ).fetchall()
+                )
+                if wanted == current:
+                    continue
+                changed += 1
+                db.execute("DELETE FROM labels WHERE kind=? AND account=? AND region=? AND name=?", ident)
+                db.executemany(
+                    "INSERT INTO labels VALUES (?, ?, ?, ?, ?, ?)",
+                    [(kind, k, v, account, region, name) for k, v in wanted.items()],
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return changed
 
     async def reset(self) -> None:
         db = self._db

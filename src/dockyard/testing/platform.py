@@ -76,8 +76,17 @@ class AgentProcess:
 
 
 class Platform:
-    def __init__(self, workdir: Path, *, fargate: bool = True, cleanup_wait: str = "10s") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        fargate: bool = True,
+        cleanup_wait: str = "10s",
+        server_settings: dict[str, Any] | None = None,
+    ) -> None:
+        """`server_settings`: other `Settings` fields for the server (e.g. shorter intervals)."""
         self.workdir = workdir
+        self.server_settings = dict(server_settings or {})
         self.run_id = uuid.uuid4().hex[:12]
         self.label = f"dockyard.test={self.run_id}"
         self.fargate = fargate
@@ -106,7 +115,9 @@ class Platform:
             self.agents.append(self._agent(["--fargate-pool"], "fargate"))
 
     def start_server(self) -> None:
-        self.server = ThreadedServer(data_dir=self.workdir / "server", port=self._port).start()
+        self.server = ThreadedServer(
+            data_dir=self.workdir / "server", port=self._port, **self.server_settings
+        ).start()
         self._port = self.server.server.port
 
     def stop_server(self) -> None:

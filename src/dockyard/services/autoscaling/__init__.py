@@ -1,5 +1,5 @@
 """Amazon EC2 Auto Scaling: groups kept at their desired capacity of EC2 instances, launch
-configurations, scale-in protection, scaling activities and tags.
+configurations, scale-in protection, lifecycle hooks, scaling activities and tags.
 
 Importing this package registers every handler module on `api`.
 """
@@ -9,6 +9,7 @@ from dockyard.services.autoscaling import (  # noqa: F401  (registration by impo
     capacity,
     groups,
     launch_configurations,
+    lifecycle_hooks,
     tags,
 )
 from dockyard.services.autoscaling.api import api

@@ -16,6 +16,7 @@ from dockyard.services.autoscaling.activities import new_activity, set_desired_c
 from dockyard.services.autoscaling.api import api
 from dockyard.services.autoscaling.deps import AutoScaling
 from dockyard.services.autoscaling.errors import ScalingActivityInProgressFault, ValidationError
+from dockyard.services.autoscaling.lifecycle_hooks import TERMINATING, enter_wait, hooks_of
 from dockyard.services.autoscaling.resources import ACTIVITY, MEMBER, key, page, require_group
 from dockyard.store import Conflict, Put, Write
 
@@ -161,11 +162,15 @@ async def terminate_instance_in_auto_scaling_group(
         )
         doc["LifecycleState"] = "Terminating"
         doc["dockyard"]["activity"] = put.key.name
+        hooks = await hooks_of(scaling, ctx, group_doc["AutoScalingGroupName"], TERMINATING)
+        waiting = enter_wait(doc, hooks, now=now, token=scaling.ids.uuid())
         writes += [put, Put(member.key, doc, expected_revision=member.revision, labels=member_labels(doc))]
         try:
             await scaling.store.commit(writes)
         except Conflict:
             continue
+        if waiting:  # a lifecycle hook holds it: the group controller terminates it afterwards
+            return {"Activity": activity}
         try:
             await scaling.ec2.call(
                 "TerminateInstances",

@@ -10,7 +10,8 @@ reconcile:
   capacity = members Pending or InService
   desired > capacity -> launch the difference (batch), balanced over zones   -- RunInstances
   desired < capacity -> choose victims (AZ balance, termination policies, never protected ones),
-                        Terminating, TerminateInstances
+                        Terminating, TerminateInstances (Terminating:Wait first when a lifecycle
+                        hook holds the transition: terminated once it proceeds or times out)
   deleting (ForceDelete) and empty -> the group is deleted
 ```
 A refused launch leaves a Failed activity and is retried with backoff (10 s doubling to 5 min).
@@ -26,6 +27,7 @@ from typing import Any
 from dockyard.aws.dispatch import RequestContext
 from dockyard.controllers.reconciler import DONE, Reconciler, Requeue
 from dockyard.services.autoscaling.deps import AutoScaling
+from dockyard.services.autoscaling.lifecycle_hooks import HOOK, next_deadline
 from dockyard.services.autoscaling.resources import (
     GROUP,
     GROUP_TAG,
@@ -45,7 +47,7 @@ from dockyard.services.autoscaling.steps import (
 )
 from dockyard.services.autoscaling.termination import Candidate, choose_victims
 from dockyard.services.ec2.resources import INSTANCE as EC2_INSTANCE
-from dockyard.store import Change, Conflict, Key, Put, Versioned
+from dockyard.store import Change, Conflict, Delete, Key, Put, Versioned
 
 __all__ = ["GroupController", "autoscaling_controllers"]
 
@@ -116,12 +118,19 @@ class GroupController:
         if to_terminate:
             return Requeue(after=0)
         live = [m.value for m in await members(scaling, ctx, name)]
-        capacity = [m for m in live if m["LifecycleState"] in ("Pending", "InService")]
-        in_flight = any(m["LifecycleState"] in ("Pending", "Terminating") for m in live)
+        capacity = [
+            m for m in live if m["LifecycleState"].startswith("Pending") or m["LifecycleState"] == "InService"
+        ]
+        in_flight = any(m["LifecycleState"].startswith(("Pending", "Terminating")) for m in live)
         desired = int(doc["DesiredCapacity"])
         if doc["dockyard"].get("deleting") and not live:
+            hooks = await scaling.store.list(
+                HOOK, account_id=ctx.account_id, region=ctx.region, prefix=f"{name}/"
+            )
             try:
-                await scaling.store.delete(group.key, expected_revision=group.revision)
+                await scaling.store.commit(
+                    [Delete(group.key, expected_revision=group.revision), *(Delete(h.key) for h in hooks)]
+                )
             except Conflict:
                 return Requeue(after=0)
             return DONE
@@ -129,6 +138,9 @@ class GroupController:
             return await self._scale_out(ctx, group, capacity, desired - len(capacity))
         if desired < len(capacity):
             return await self._scale_in(ctx, group, capacity, len(capacity) - desired)
+        deadlines = [d for d in (next_deadline(m) for m in live) if d is not None]
+        if deadlines:  # an instance waits for a lifecycle hook: look again when one times out
+            return Requeue(after=max(0.0, min(deadlines) - scaling.clock.now()))
         if not in_flight and doc["dockyard"].get("cause"):
             updated = copy.deepcopy(doc)
             updated["dockyard"]["cause"] = None
@@ -213,9 +225,11 @@ class GroupController:
             if member is None:
                 continue
             cause = scale_in_cause(doc, scaling.clock.now(), size, instance_id)
-            if await begin_termination(scaling, ctx, doc, member, cause=cause):
-                started.append(instance_id)
+            begun = await begin_termination(scaling, ctx, doc, member, cause=cause)
+            if begun is not None:
                 size -= 1
+            if begun == "terminate":
+                started.append(instance_id)
         await terminate(scaling, ctx, started)
         return Requeue(after=0 if surplus > len(victims) else _IN_FLIGHT_RECHECK)
 

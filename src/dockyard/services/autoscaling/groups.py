@@ -28,6 +28,7 @@ from dockyard.services.autoscaling.group_config import (
     launch_source,
     zones,
 )
+from dockyard.services.autoscaling.lifecycle_hooks import HOOK
 from dockyard.services.autoscaling.resources import (
     ACTIVITY,
     GROUP,
@@ -39,7 +40,7 @@ from dockyard.services.autoscaling.resources import (
 )
 from dockyard.services.ec2.filters import Fields, matches, tag_fields
 from dockyard.services.ec2.resources import iso
-from dockyard.store import Conflict, Put
+from dockyard.store import Conflict, Delete, Put
 
 __all__ = [
     "render_group",
@@ -235,8 +236,13 @@ async def delete_auto_scaling_group(
                 "You cannot delete an AutoScalingGroup while there are scaling activities in progress for "
                 "that group."
             )
+        hooks = await scaling.store.list(
+            HOOK, account_id=ctx.account_id, region=ctx.region, prefix=f"{name}/"
+        )
         try:
-            await scaling.store.delete(found.key, expected_revision=found.revision)
+            await scaling.store.commit(
+                [Delete(found.key, expected_revision=found.revision), *(Delete(h.key) for h in hooks)]
+            )
             return {}
         except Conflict:
             continue

@@ -1,4 +1,5 @@
-"""The group controller's steps: launch instances, terminate instances, follow their EC2 state.
+"""The group controller's steps: launch instances, terminate instances, follow their EC2 state
+and their lifecycle hooks (lifecycle_hooks.py).
 
 Each step calls EC2's operations (RunInstances, TerminateInstances) in process and records what
 it did as membership documents and scaling activities, with compare-and-swap.
@@ -23,6 +24,7 @@ from dockyard.services.autoscaling.activities import (
 from dockyard.services.autoscaling.capacity import member_labels
 from dockyard.services.autoscaling.deps import AutoScaling
 from dockyard.services.autoscaling.launch_configurations import run_request
+from dockyard.services.autoscaling.lifecycle_hooks import LAUNCHING, TERMINATING, enter_wait, expire, hooks_of
 from dockyard.services.autoscaling.resources import ACTIVITY, GROUP_TAG, LAUNCH_CONFIGURATION, MEMBER, key
 from dockyard.services.autoscaling.termination import spread_launches
 from dockyard.store import Conflict, Delete, Put, Versioned, Write
@@ -168,8 +170,9 @@ async def begin_termination(
     member: Versioned,
     *,
     cause: str,
-) -> bool:
-    """Mark a member Terminating with its activity; False when it changed meanwhile."""
+) -> str | None:
+    """Mark a member Terminating with its activity. Returns "terminate" (terminate it now),
+    "wait" (Terminating:Wait: a lifecycle hook holds it) or None (it changed meanwhile)."""
     doc = copy.deepcopy(member.value)
     put, _ = new_activity(
         scaling,
@@ -184,13 +187,19 @@ async def begin_termination(
     )
     doc["LifecycleState"] = "Terminating"
     doc["dockyard"]["activity"] = put.key.name
+    hooks = (
+        []
+        if group["dockyard"].get("deleting")
+        else await hooks_of(scaling, ctx, group["AutoScalingGroupName"], TERMINATING)
+    )
+    waiting = enter_wait(doc, hooks, now=scaling.clock.now(), token=scaling.ids.uuid())
     try:
         await scaling.store.commit(
             [put, Put(member.key, doc, expected_revision=member.revision, labels=member_labels(doc))]
         )
     except Conflict:
-        return False
-    return True
+        return None
+    return "wait" if waiting else "terminate"
 
 
 def scale_in_cause(group: dict[str, Any], now: float, capacity: int, instance_id: str) -> str:
@@ -224,21 +233,22 @@ async def terminate(scaling: AutoScaling, ctx: RequestContext, instance_ids: lis
 async def follow(
     scaling: AutoScaling, ctx: RequestContext, group: dict[str, Any], member: Versioned, state: str | None
 ) -> str | None:
-    """Move a member along with its instance's EC2 `state` (None: the instance is gone). Returns
-    the id to terminate when the instance turned unhealthy (stopped outside the group)."""
+    """Move a member along with its instance's EC2 `state` (None: the instance is gone) and its
+    lifecycle hooks. Returns the id to terminate (unhealthy, or its termination may proceed)."""
     doc = copy.deepcopy(member.value)
     life = doc["LifecycleState"]
     activity = doc["dockyard"].get("activity")
     activity_key = key(ctx, ACTIVITY, activity) if activity else None
+    now = scaling.clock.now()
     if state in (None, "terminated"):
         writes: list[Write] = [Delete(member.key, expected_revision=member.revision)]
-        if life != "Terminating":
+        if not life.startswith("Terminating"):
             put, _ = new_activity(
                 scaling,
                 ctx,
                 group,
                 description=f"Terminating EC2 instance: {doc['InstanceId']}",
-                cause=health_cause(scaling.clock.now()),
+                cause=health_cause(now),
                 status="Successful",
                 details={
                     "Subnet ID": doc["dockyard"].get("subnet", ""),
@@ -250,28 +260,51 @@ async def follow(
             await scaling.store.commit(writes)
         except Conflict:
             return None
-        if life == "Terminating" and activity_key is not None:
+        if life.startswith("Terminating") and activity_key is not None:
             await finish_activity(scaling, activity_key, "Successful")
+        return None
+    if expire(doc, now):
+        await _save(scaling, member, doc)
         return None
     if life == "Pending" and state == "running":
-        doc["LifecycleState"] = "InService"
-        try:
-            await scaling.store.commit(
-                [Put(member.key, doc, expected_revision=member.revision, labels=member_labels(doc))]
-            )
-        except Conflict:
-            return None
-        if activity_key is not None:
+        hooks = (
+            []
+            if group["dockyard"].get("deleting")
+            else await hooks_of(scaling, ctx, group["AutoScalingGroupName"], LAUNCHING)
+        )
+        if not enter_wait(doc, hooks, now=now, token=scaling.ids.uuid()):
+            doc["LifecycleState"] = "InService"
+        if await _save(scaling, member, doc) and activity_key is not None and not hooks:
             await finish_activity(scaling, activity_key, "Successful")
         return None
-    if life in ("Pending", "InService") and state in ("stopping", "stopped", "shutting-down"):
+    if life == "Pending:Proceed":
+        if doc["dockyard"]["lifecycle"].get("result") == "ABANDON":
+            doc["HealthStatus"] = "Unhealthy"
+            member = Versioned(member.key, doc, member.revision)
+            if await begin_termination(scaling, ctx, group, member, cause=health_cause(now)) == "terminate":
+                return str(doc["InstanceId"])
+            return None
+        doc["LifecycleState"] = "InService"
+        if await _save(scaling, member, doc) and activity_key is not None:
+            await finish_activity(scaling, activity_key, "Successful")
+        return None
+    if life in ("Pending", "Pending:Wait", "InService") and state in ("stopping", "stopped", "shutting-down"):
         doc["HealthStatus"] = "Unhealthy"
         member = Versioned(member.key, doc, member.revision)
-        if await begin_termination(scaling, ctx, group, member, cause=health_cause(scaling.clock.now())):
-            if activity_key is not None:
-                await finish_activity(scaling, activity_key, "Successful")
-            return str(doc["InstanceId"])
-        return None
-    if life == "Terminating" and state not in ("shutting-down", "terminated"):
+        begun = await begin_termination(scaling, ctx, group, member, cause=health_cause(now))
+        if begun is not None and activity_key is not None:
+            await finish_activity(scaling, activity_key, "Successful")
+        return str(doc["InstanceId"]) if begun == "terminate" else None
+    if life in ("Terminating", "Terminating:Proceed") and state not in ("shutting-down", "terminated"):
         return str(doc["InstanceId"])
     return None
+
+
+async def _save(scaling: AutoScaling, member: Versioned, doc: dict[str, Any]) -> bool:
+    try:
+        await scaling.store.commit(
+            [Put(member.key, doc, expected_revision=member.revision, labels=member_labels(doc))]
+        )
+    except Conflict:
+        return False
+    return True

@@ -52,9 +52,19 @@ def work_item(task: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-async def work_items(ecs: Ecs, node: str) -> list[dict[str, Any]]:
-    """Every task placed on `node` that has not reached STOPPED."""
-    return [work_item(v.value) for v in await ecs.store.find(TASK, "node", node)]
+async def work_items(ecs: Ecs, node: str, *, since: int = 0) -> tuple[list[str], list[dict[str, Any]]]:
+    """The ARNs of every task placed on `node` that has not reached STOPPED, and the work items of
+    those that changed after revision `since` (all of them when `since` is 0). Unchanged tasks are
+    neither read nor sent: an agent keeps the item it already has."""
+    listed: list[str] = []
+    items: list[dict[str, Any]] = []
+    for key, revision in await ecs.store.find_revisions(TASK, "node", node):
+        listed.append(f"arn:aws:ecs:{key.region}:{key.account_id}:task/{key.name}")
+        if revision > since:
+            found = await ecs.store.get(key)
+            if found is not None:
+                items.append(work_item(found.value))
+    return listed, items
 
 
 def instance_key(instance_arn: str) -> Key | None:

@@ -17,7 +17,7 @@ documents of the cluster whenever a cluster is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,9 @@ from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
 __all__ = [
     "SERVICE",
     "FARGATE_PROVIDERS",
+    "MIXED_STRATEGY",
+    "MAX_CLUSTER_PROVIDERS",
+    "is_fargate_spec",
     "ClusterCounts",
     "cluster_counts",
     "check_cluster_name",
@@ -40,6 +43,11 @@ __all__ = [
 
 SERVICE = "ecs:service"
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+MIXED_STRATEGY = (
+    "A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups "
+    "and Fargate providers. Specify one or the other and try again."
+)
+MAX_CLUSTER_PROVIDERS = 20
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _INSIGHTS = ("enhanced", "enabled", "disabled")
 _PENDING = frozenset({"PROVISIONING", "PENDING", "ACTIVATING"})
@@ -73,7 +81,7 @@ async def cluster_counts(ecs: Ecs, ctx: RequestContext, name: str) -> ClusterCou
         elif task.get("lastStatus") in _PENDING:
             stats[f"pending{kind}TasksCount"] += 1
     for service in services:
-        kind = "Fargate" if _fargate_service(service) else "EC2"
+        kind = "Fargate" if is_fargate_spec(service) else "EC2"
         if service.get("status") in ("ACTIVE", "DRAINING"):
             stats[f"{service['status'].lower()}{kind}ServiceCount"] += 1
     return ClusterCounts(
@@ -87,7 +95,9 @@ async def cluster_counts(ecs: Ecs, ctx: RequestContext, name: str) -> ClusterCou
     )
 
 
-def _fargate_service(service: Mapping[str, Any]) -> bool:
+def is_fargate_spec(service: Mapping[str, Any]) -> bool:
+    """A service (or deployment spec) that runs on Fargate: launch type FARGATE, or a strategy of
+    Fargate providers."""
     if service.get("launchType") == "FARGATE":
         return True
     strategy = service.get("capacityProviderStrategy") or []
@@ -121,15 +131,21 @@ def merge_settings(
 
 
 def check_capacity_providers(
-    providers: list[str], strategy: list[Mapping[str, Any]]
+    providers: list[str], strategy: list[Mapping[str, Any]], *, known: Collection[str] = FARGATE_PROVIDERS
 ) -> tuple[list[str], list[Document]]:
-    """Validate a cluster's providers and default strategy (reference §7.2); returns them normalized."""
+    """Validate a cluster's providers and default strategy (reference §7.2); returns them normalized.
+
+    `known`: the providers that exist (Fargate's and the account's ACTIVE Auto Scaling group ones)."""
     for provider in providers:
-        if provider not in FARGATE_PROVIDERS:
+        if provider not in known:
             raise InvalidParameterException(
                 f"The specified capacity provider '{provider}' does not exist. Specify a valid name or ARN "
                 "and try again."
             )
+    if len(providers) > MAX_CLUSTER_PROVIDERS:
+        raise InvalidParameterException(
+            "The maximum number of capacity providers per cluster has been exceeded."
+        )
     if len(set(providers)) != len(providers):
         raise InvalidParameterException("The specified capacity providers cannot contain duplicates.")
     items: list[Document] = []
@@ -146,6 +162,8 @@ def check_capacity_providers(
         raise InvalidParameterException(
             "The capacity provider strategy cannot contain duplicate capacity providers."
         )
+    if len({i["capacityProvider"] in FARGATE_PROVIDERS for i in items}) > 1:
+        raise InvalidParameterException(MIXED_STRATEGY)
     if sum(1 for i in items if i["base"] > 0) > 1:
         raise InvalidParameterException(
             "The capacity provider strategy can contain a maximum of one capacity provider with a base "

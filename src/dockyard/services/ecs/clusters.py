@@ -15,8 +15,8 @@ from typing import Any
 from dockyard.aws.dispatch import RequestContext
 from dockyard.core.tags import TagError, check_tags, merge_tags
 from dockyard.services.ecs.api import api
+from dockyard.services.ecs.capacity_associations import cluster_providers
 from dockyard.services.ecs.cluster_documents import (
-    check_capacity_providers,
     check_cluster_name,
     check_settings,
     cluster_counts,
@@ -58,8 +58,12 @@ async def create_cluster(ecs: Ecs, ctx: RequestContext, request: dict[str, Any])
         raise InvalidParameterException(str(exc)) from exc
     settings = list(request.get("settings", []))
     check_settings(settings)
-    providers, strategy = check_capacity_providers(
-        list(request.get("capacityProviders", [])), list(request.get("defaultCapacityProviderStrategy", []))
+    providers, strategy = await cluster_providers(
+        ecs,
+        ctx,
+        name,
+        list(request.get("capacityProviders", [])),
+        list(request.get("defaultCapacityProviderStrategy", [])),
     )
     doc: Document = {
         "clusterArn": cluster_arn(ctx, name),

@@ -8,6 +8,9 @@
   report for them any more; they are recorded STOPPED (their containers are orphaned, as on ECS).
 - `ServiceController` (service_controller.py): the service scheduler.
 - `TaskEventRecorder`, `EventRetention` (ecs_events.py): EventBridge events, recorded and bounded.
+- `CapacityProviderController` (capacity_controller.py): Auto Scaling group providers' managed
+  scaling, termination protection and draining; `ProvisioningController`
+  (capacity_provisioning.py): tasks waiting in PROVISIONING placed as capacity appears.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import copy
 from collections.abc import Iterable
 
 from dockyard.controllers.reconciler import DONE, Reconciler, Requeue
+from dockyard.services.ecs.capacity_controller import CapacityProviderController
+from dockyard.services.ecs.capacity_provisioning import ProvisioningController
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.ecs_events import EventRetention, TaskEventRecorder
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
@@ -115,4 +120,6 @@ def ecs_controllers(ecs: Ecs) -> list[Reconciler]:
         ServiceController(ecs),
         TaskEventRecorder(ecs),
         EventRetention(ecs),
+        CapacityProviderController(ecs),
+        ProvisioningController(ecs),
     ]

@@ -1,14 +1,42 @@
-"""What ECS handlers are given: the store, the clock, id generation and settings."""
+"""What ECS handlers are given: the store, the clock, id generation, settings, and the other
+services' operations ECS calls (`Peers`: Auto Scaling and EC2, in process, bound by the server)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dockyard.aws.local_client import LocalClient
 from dockyard.core.clock import Clock
 from dockyard.core.ids import IdGenerator
 from dockyard.store import Store
 
-__all__ = ["Ecs", "EcsSettings"]
+__all__ = ["Ecs", "EcsSettings", "CapacitySettings", "Peers"]
+
+
+@dataclass(frozen=True, slots=True)
+class CapacitySettings:
+    """Capacity providers (reference §7): AWS's numbers, shortened by tests."""
+
+    # Seconds between CapacityProviderReservation datapoints (AWS: one a minute).
+    metric_interval: float = 60.0
+    # Consecutive datapoints below targetCapacity before managed scaling scales in (AWS: 15).
+    scale_in_datapoints: int = 15
+    # Tasks that may wait in PROVISIONING per cluster (ECS quota: 500; 300 and 100 in older docs).
+    provisioning_limit: int = 500
+    # Seconds between placement attempts for tasks waiting in PROVISIONING (ECS reports ~15 s).
+    provisioning_retry: float = 15.0
+    # How long a task waits in PROVISIONING before it stops (ECS: "between 10 and 30 minutes").
+    provisioning_timeout: float = 1800.0
+    # How long recorded CapacityProviderReservation datapoints are kept (CloudWatch: 15 days).
+    metric_retention: float = 15 * 24 * 3600.0
+
+
+@dataclass(slots=True)
+class Peers:
+    """Other services' operations (`LocalClient`s the server binds after building every API)."""
+
+    autoscaling: LocalClient | None = None
+    ec2: LocalClient | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +58,7 @@ class EcsSettings:
     service_launch_batch: int = 10
     # How long recorded EventBridge events (kind `events:ecs`) are kept.
     event_retention: float = 3600.0
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +67,4 @@ class Ecs:
     clock: Clock
     ids: IdGenerator
     settings: EcsSettings = field(default_factory=EcsSettings)
+    peers: Peers = field(default_factory=Peers)

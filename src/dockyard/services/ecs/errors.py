@@ -14,6 +14,7 @@ __all__ = [
     "LimitExceededException",
     "NamespaceNotFoundException",
     "PlatformUnknownException",
+    "ResourceInUseException",
     "ResourceNotFoundException",
     "ServerException",
     "ServiceDeploymentNotFoundException",
@@ -34,6 +35,7 @@ InvalidParameterException = modeled("ecs", "InvalidParameterException")
 LimitExceededException = modeled("ecs", "LimitExceededException")
 NamespaceNotFoundException = modeled("ecs", "NamespaceNotFoundException")
 PlatformUnknownException = modeled("ecs", "PlatformUnknownException")
+ResourceInUseException = modeled("ecs", "ResourceInUseException")
 ResourceNotFoundException = modeled("ecs", "ResourceNotFoundException")
 ServerException = modeled("ecs", "ServerException")
 ServiceDeploymentNotFoundException = modeled("ecs", "ServiceDeploymentNotFoundException")

@@ -12,6 +12,7 @@ fields live under the `dockyard` member of a document and never reach clients.
 | ecs:container-instance  | cluster/<32 hex>           | ContainerInstance              |
 | ecs:task                | cluster/<32 hex>           | Task                           |
 | ecs:client-token        | token                      | {hash, taskArns}               |
+| ecs:capacity-provider   | provider name              | CapacityProvider (+ tags)      |
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "CONTAINER_INSTANCE",
     "TASK",
     "CLIENT_TOKEN",
+    "CAPACITY_PROVIDER",
     "key",
     "ecs_arn",
     "cluster_arn",
@@ -44,6 +46,7 @@ TASK_DEFINITION = "ecs:task-definition"
 CONTAINER_INSTANCE = "ecs:container-instance"
 TASK = "ecs:task"
 CLIENT_TOKEN = "ecs:client-token"
+CAPACITY_PROVIDER = "ecs:capacity-provider"
 
 
 def key(ctx: RequestContext, kind: str, name: str) -> Key:

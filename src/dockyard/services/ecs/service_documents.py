@@ -33,7 +33,7 @@ from typing import Any
 from dockyard.aws.dispatch import RequestContext
 from dockyard.core.ids import IdGenerator
 from dockyard.scheduler.service_model import PENDING_STATUSES, breaker_threshold
-from dockyard.services.ecs.cluster_documents import SERVICE
+from dockyard.services.ecs.cluster_documents import SERVICE, is_fargate_spec
 from dockyard.services.ecs.resources import ecs_arn
 
 __all__ = [
@@ -162,7 +162,7 @@ def revision_document(
     for name in ("launchType", "capacityProviderStrategy", "platformVersion", "networkConfiguration"):
         if spec.get(name) is not None:
             doc[name] = spec[name]
-    if spec.get("launchType") == "FARGATE" or spec.get("capacityProviderStrategy"):
+    if is_fargate_spec(spec):
         doc["platformFamily"] = "Linux"
         storage = task_definition.get("ephemeralStorage") or {"sizeInGiB": 20}
         doc["fargateEphemeralStorage"] = {"sizeInGiB": storage["sizeInGiB"]}

@@ -3,7 +3,8 @@
 ```
 deployment spec --resolve_launch (RunTask's validation)--> Launch
    + group "service:<name>", startedBy = deployment id, the service's tags, its placement
-     strategies (none: spread by zone, then instance), dockyard.service / dockyard.deployment
+     strategies (none: spread by zone, then instance), dockyard.service / dockyard.deployment,
+     the primary deployment's tasks per capacity provider (its strategy splits the new ones)
    --launch_tasks(extra_writes = the service document with "has started N tasks")-->
    one commit: the tasks, the instances' resources, the task events, the service document
 ```
@@ -26,6 +27,7 @@ from dockyard.scheduler import NO_INSTANCES
 from dockyard.scheduler.service_model import ServicePlan
 from dockyard.scheduler.service_plan import strategies_or_default
 from dockyard.services.ecs import service_events as messages
+from dockyard.services.ecs.capacity_launch import PROVISIONING_LIMIT
 from dockyard.services.ecs.ecs_events import service_action_put
 from dockyard.services.ecs.service_documents import primary
 from dockyard.services.ecs.service_pass import ServicePass
@@ -69,6 +71,22 @@ def _zone_counts(tasks: Sequence[Versioned]) -> dict[str, int]:
             and task.value.get("desiredStatus") == "RUNNING"
         ):
             counts[zone] = counts.get(zone, 0) + 1
+    return counts
+
+
+def _population(tasks: Sequence[Versioned], *, head_id: str) -> dict[str, int]:
+    """The primary deployment's tasks per capacity provider (for the strategy's split)."""
+    counts: dict[str, int] = {}
+    for task in tasks:
+        doc = task.value
+        provider = doc.get("capacityProviderName")
+        if (
+            provider
+            and doc.get("dockyard", {}).get("deployment") == head_id
+            and doc.get("lastStatus") != "STOPPED"
+            and doc.get("desiredStatus") == "RUNNING"
+        ):
+            counts[provider] = counts.get(provider, 0) + 1
     return counts
 
 
@@ -126,13 +144,14 @@ async def launch_service_tasks(run: ServicePass, ctx: RequestContext, plan: Serv
                 count=plan.start,
                 extra_writes=record_start,
                 zone_counts=_zone_counts(run.tasks) if launch.subnets is not None else None,
+                population=_population(run.tasks, head_id=primary(document)["id"]),
             )
     except Conflict as exc:
         raise TemporaryError("the service changed while its tasks were launched", delay=0.0) from exc
     except AwsError as exc:
-        if exc.message != NO_INSTANCES:
+        if exc.message not in (NO_INSTANCES, PROVISIONING_LIMIT):
             raise
-        failures = [{"reason": NO_INSTANCES}]
+        failures = [{"reason": exc.message}]
     if not failures:
         return None
     await _placement_failed(run, failures[0])

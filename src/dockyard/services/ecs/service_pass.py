@@ -40,7 +40,10 @@ from dockyard.store import Put, Versioned, Write
 
 __all__ = ["ServicePass", "backoff_delay", "stop_reason"]
 
-_NOT_FAILURES = frozenset({"ServiceSchedulerInitiated", "UserInitiated"})
+# Stops that say nothing about the task definition: by the scheduler, a user, a Spot reclaim.
+_NOT_FAILURES = frozenset(
+    {"ServiceSchedulerInitiated", "UserInitiated", "SpotInterruption", "TerminationNotice"}
+)
 _MAX_COUNTED = 500
 BACKOFF_AFTER = 3  # consecutive tasks that never reached RUNNING before launches slow down
 BACKOFF_MAX = 900.0  # 15 minutes

@@ -27,6 +27,7 @@ from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.core.arns import parse_arn
+from dockyard.services.ecs.cluster_documents import is_fargate_spec
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.resources import key
 from dockyard.services.ecs.service_documents import (
@@ -117,7 +118,7 @@ def new_deployment(
         if deployment["status"] == "PRIMARY":
             deployment["status"] = "ACTIVE"
             deployment["updatedAt"] = now
-    fargate = spec.get("launchType") == "FARGATE" or bool(spec.get("capacityProviderStrategy"))
+    fargate = is_fargate_spec(spec)
     deployment = deployment_object(
         deployment_id,
         spec,

@@ -25,6 +25,7 @@ from dockyard.scheduler import (
     parse_constraints,
     parse_strategies,
 )
+from dockyard.scheduler.capacity_split import strategy_items
 from dockyard.scheduler.service_model import ServiceState, ServiceTask
 from dockyard.scheduler.service_plan import daemon_nodes, strategies_or_default
 from dockyard.services.ecs.deps import Ecs
@@ -94,6 +95,7 @@ def service_task(task: Mapping[str, Any]) -> ServiceTask:
         node=task.get("containerInstanceArn"),
         availability_zone=task.get("availabilityZone"),
         resources=demand_from_record(reserved) if reserved else Resources(),
+        capacity_provider=task.get("capacityProviderName"),
     )
 
 
@@ -145,4 +147,5 @@ def build_state(ecs: Ecs, service: Mapping[str, Any], observed: Observed, *, now
         daemon_nodes=daemon,
         launch_after=float(backoff.get("until", 0.0)),
         max_starts=settings.service_launch_batch,
+        capacity_strategy=strategy_items(service.get("capacityProviderStrategy") or []),
     )

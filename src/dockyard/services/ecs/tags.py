@@ -29,6 +29,7 @@ from dockyard.services.ecs.errors import (
     ResourceNotFoundException,
 )
 from dockyard.services.ecs.resources import (
+    CAPACITY_PROVIDER,
     CLUSTER,
     CONTAINER_INSTANCE,
     TASK,
@@ -107,6 +108,7 @@ TAG_TARGETS: dict[str, TagTarget] = {
     "container-instance": TagTarget(CONTAINER_INSTANCE, _two_part),
     "task-definition": TagTarget(TASK_DEFINITION, _task_definition),
     "service": TagTarget(SERVICE, _two_part),
+    "capacity-provider": TagTarget(CAPACITY_PROVIDER, _one_part),
 }
 
 

@@ -132,13 +132,14 @@ def new_task(
         task["ephemeralStorage"] = {"sizeInGiB": storage["sizeInGiB"]}
         task["fargateEphemeralStorage"] = {"sizeInGiB": storage["sizeInGiB"]}
         node = FARGATE_NODE
-    else:
-        assert instance is not None
+    elif instance is not None:
         task["containerInstanceArn"] = instance["containerInstanceArn"]
         for attribute in instance.get("attributes", []):
             if attribute.get("name") == "ecs.availability-zone" and "availabilityZone" not in task:
                 task["availabilityZone"] = attribute.get("value")
         node = instance["containerInstanceArn"]
+    else:  # waiting in PROVISIONING for capacity (capacity_launch.py): no agent has it yet
+        node = None
     task["dockyard"] = {
         "node": node,
         "region": ctx.region,

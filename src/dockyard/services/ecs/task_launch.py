@@ -28,13 +28,19 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.scheduler import NO_INSTANCES, Placement, PlanContext, candidates, check_node, place_many
 from dockyard.services.ecs import errors
+from dockyard.services.ecs.capacity_launch import (
+    assign_providers,
+    check_provisioning_limit,
+    provider_groups,
+    waiting_record,
+)
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.ecs_events import task_event_put
 from dockyard.services.ecs.instance_resources import (
@@ -64,8 +70,17 @@ def task_labels(task: dict[str, Any]) -> dict[str, str]:
     (`<cluster>/<name>`) that started it, for as long as the document exists."""
     labels = {}
     node = node_of(task)
-    if node is not None and task.get("lastStatus") != "STOPPED":
-        labels["node"] = node
+    if task.get("lastStatus") != "STOPPED":
+        # What placement needs of a live task, readable without decoding it (store.find_labels).
+        labels["cluster"] = str(task.get("clusterArn", "")).rsplit("/", 1)[-1]
+        labels["lastStatus"] = str(task.get("lastStatus", ""))
+        labels["desiredStatus"] = str(task.get("desiredStatus", ""))
+        if task.get("group"):
+            labels["group"] = str(task["group"])
+        if node is not None:
+            labels["node"] = node
+        elif task.get("dockyard", {}).get("waiting"):
+            labels["waiting"] = labels["cluster"]  # waiting for capacity (capacity_provisioning.py)
     service = task.get("dockyard", {}).get("service")
     if service:
         labels["service"] = str(service)
@@ -105,19 +120,23 @@ async def launch_tasks(
     request_digest: str = "",
     extra_writes: ExtraWrites | None = None,
     zone_counts: dict[str, int] | None = None,
+    population: Mapping[str, int] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Place and write `count` tasks (or one per named instance); returns (tasks, failures).
 
     `extra_writes(tasks)` adds writes to the commit when tasks were placed; a conflict on one of
     them is raised at once. `zone_counts` (Fargate): tasks per availability zone so far, to put
-    each new task in the least used zone of its subnets (counts are updated).
+    each new task in the least used zone of its subnets (counts are updated). `population`: the
+    tasks each capacity provider holds already (a service's), for the strategy's split.
     """
     if client_token:
         existing = await _client_token(ecs, ctx, client_token, request_digest)
         if existing is not None:
             tasks = [await ecs.store.get(key(ctx, TASK, _task_name(arn))) for arn in existing]
             return [t.value for t in tasks if t is not None], []
-    request = _Request(count, instance_refs, client_token, request_digest, extra_writes, zone_counts)
+    request = _Request(
+        count, instance_refs, client_token, request_digest, extra_writes, zone_counts, population
+    )
     for attempt in range(_ATTEMPTS):
         extra: set[Key] = set()
         try:
@@ -140,6 +159,7 @@ class _Request:
     request_digest: str
     extra_writes: ExtraWrites | None
     zone_counts: dict[str, int] | None
+    population: Mapping[str, int] | None = None
 
 
 async def _attempt(
@@ -155,13 +175,15 @@ async def _attempt(
     taken = task_demand(launch.task_definition, launch.cpu, launch.memory)
     leased: set[str] = set()  # addresses this call has taken so far
 
-    plan: PlanContext | None = None
+    plans: dict[str, PlanContext] = {}  # instance ARN -> the placement state it was chosen in
     instances: dict[str, Versioned] = {}
-    targets: list[Versioned | None] = []
+    # (instance, capacity provider); no instance: Fargate, or waiting for capacity (PROVISIONING)
+    targets: list[tuple[Versioned | None, str | None]] = []
+    waiting_reasons: list[str] = []
+    providers = assign_providers(launch, count, request.population)
     if launch.launch_type == "FARGATE":
-        targets = [None] * count
+        targets = [(None, p) for p in providers]
     else:
-        instances, plan = await _plan_context(ecs, ctx, cluster, launch.launch_type)
         demand = placement_demand(
             launch.task_definition,
             taken,
@@ -171,14 +193,24 @@ async def _attempt(
             zones=None if launch.subnets is None else {s.availability_zone for s in launch.subnets},
         )
         if instance_refs is None:
-            if not candidates(plan, demand):
-                raise errors.InvalidParameterException(NO_INSTANCES)
-            for result in place_many(plan, demand, launch.strategies, count):
-                if isinstance(result, Placement):
-                    targets.append(instances[result.arn])
-                else:
-                    failures.append(result.failure())
+            for provider, copies in provider_groups(providers):
+                found, plan = await _plan_context(ecs, ctx, cluster, launch.launch_type, provider=provider)
+                instances.update(found)
+                waits = provider in launch.waiting_providers
+                if provider is None and not candidates(plan, demand):
+                    raise errors.InvalidParameterException(NO_INSTANCES)
+                for result in place_many(plan, demand, launch.strategies, copies):
+                    if isinstance(result, Placement):
+                        targets.append((instances[result.arn], provider))
+                        plans[result.arn] = plan
+                    elif waits:
+                        targets.append((None, provider))
+                        waiting_reasons.append(result.reason)
+                    else:
+                        failures.append(result.failure())
+            await check_provisioning_limit(ecs, ctx, cluster, len(waiting_reasons))
         else:
+            instances, plan = await _plan_context(ecs, ctx, cluster, launch.launch_type)
             for ref in instance_refs:
                 target = _find_instance(instances, ref)
                 if target is None:
@@ -189,9 +221,11 @@ async def _attempt(
                 if failure is not None:
                     failures.append({"arn": arn, "reason": failure.reason})
                     continue
-                targets.append(target)
+                targets.append((target, None))
+                plans[arn] = plan
 
-    for target in targets:
+    reasons = iter(waiting_reasons)
+    for target, provider in targets:
         task_id = ecs.ids.hex32()
         network = None
         if launch.subnets is not None:
@@ -203,12 +237,17 @@ async def _attempt(
         task = new_task(
             ecs,
             ctx,
-            launch,
+            launch if provider == launch.capacity_provider else replace(launch, capacity_provider=provider),
             task_id=task_id,
             instance=target.value if target else None,
             network=network,
             reserved=reserved,
         )
+        if target is None and launch.launch_type != "FARGATE":
+            zone = network["availabilityZone"] if network is not None else None
+            task["dockyard"]["waiting"] = waiting_record(
+                launch, provider, zone=zone, reason=next(reasons), now=ecs.clock.now()
+            )
         tasks.append(task)
         writes.append(
             Put(key(ctx, TASK, f"{cluster}/{task_id}"), task, expected_revision=0, labels=task_labels(task))
@@ -219,10 +258,9 @@ async def _attempt(
         if network is not None:
             writes.append(lease_put(network["privateIpv4Address"], task["taskArn"]))
 
-    touched = {t.value["containerInstanceArn"] for t in targets if t is not None}
+    touched = {t.value["containerInstanceArn"] for t, _ in targets if t is not None}
     for arn in sorted(touched):
-        assert plan is not None
-        node = plan.node(arn)
+        node = plans[arn].node(arn)
         assert node is not None
         current = instances[arn]
         updated = with_remaining(current.value, node.remaining())
@@ -250,9 +288,10 @@ async def _attempt(
 
 
 async def _plan_context(
-    ecs: Ecs, ctx: RequestContext, cluster: str, launch_type: str
+    ecs: Ecs, ctx: RequestContext, cluster: str, launch_type: str, *, provider: str | None = None
 ) -> tuple[dict[str, Versioned], PlanContext]:
-    """The cluster's instances of this launch type and the placement state built from them.
+    """The cluster's instances of this launch type (of one capacity provider when `provider` is
+    given) and the placement state built from them.
 
     Read once per attempt: the instances, and the tasks that are not STOPPED (for task groups,
     distinctInstance, spread counts and `runningTasksCount`).
@@ -263,14 +302,15 @@ async def _plan_context(
             CONTAINER_INSTANCE, account_id=ctx.account_id, region=ctx.region, prefix=f"{cluster}/"
         )
         if _is_external(v.value) == (launch_type == "EXTERNAL")
+        and (provider is None or v.value.get("capacityProviderName") == provider)
     }
     placed: dict[str, list[dict[str, Any]]] = {}
-    for task in await ecs.store.list(
-        TASK, account_id=ctx.account_id, region=ctx.region, prefix=f"{cluster}/"
+    for _, labels in await ecs.store.find_labels(
+        TASK, "cluster", cluster, account_id=ctx.account_id, region=ctx.region
     ):
-        node = str(task.value.get("containerInstanceArn", ""))
-        if node in instances and task.value.get("lastStatus") != "STOPPED":
-            placed.setdefault(node, []).append(task.value)
+        node = labels.get("node", "")
+        if node in instances:
+            placed.setdefault(node, []).append(labels)  # lastStatus, desiredStatus, group
     views = [node_view(v.value, placed.get(arn, ())) for arn, v in instances.items()]
     return instances, PlanContext(views, rng=_rng)
 

@@ -1,7 +1,8 @@
 """Turning a RunTask / StartTask request into a validated `Launch`, with ECS's errors.
 
 Everything a request can get wrong is checked here, before anything is written: the cluster, the
-task definition and its status, launch type versus capacity provider strategy, compatibility,
+task definition and its status, launch type versus capacity provider strategy
+(capacity_strategy.py), compatibility,
 placement constraints and strategies (reference §5.2, §5.3: the task definition's constraints
 and the request's together), network configuration, overrides and tags.
 """
@@ -14,7 +15,9 @@ from typing import Any
 from dockyard.aws.dispatch import RequestContext
 from dockyard.core.tags import TagError, check_tags
 from dockyard.scheduler import Constraint, PlacementSpecError, Strategy, parse_constraints, parse_strategies
+from dockyard.scheduler.capacity_split import StrategyItem
 from dockyard.services.ecs import errors
+from dockyard.services.ecs.capacity_strategy import resolve_capacity
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.networking import Subnet, resolve_subnets
 from dockyard.services.ecs.resources import get_cluster
@@ -24,7 +27,6 @@ from dockyard.services.ecs.taskdef_lookup import resolve_task_definition, task_r
 __all__ = ["Launch", "launch_from_request", "FARGATE_PLATFORM_VERSIONS"]
 
 FARGATE_PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}
-FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,10 @@ class Launch:
     extra: dict[str, Any] = field(default_factory=dict)
     constraints: tuple[Constraint, ...] = ()  # the task definition's, then the request's
     strategies: tuple[Strategy, ...] = ()  # none: random (reference §5.1)
+    # The capacity provider strategy tasks are split by (empty: a launch type was used).
+    capacity_strategy: tuple[StrategyItem, ...] = ()
+    # Providers with managed scaling: their tasks wait in PROVISIONING when nothing fits.
+    waiting_providers: frozenset[str] = frozenset()
 
 
 async def launch_from_request(
@@ -66,7 +72,8 @@ async def launch_from_request(
     if td.get("status") != "ACTIVE" and not (allow_inactive and td.get("status") == "INACTIVE"):
         raise errors.InvalidParameterException("TaskDefinition is inactive")
 
-    launch_type, provider = _launch_type(cluster.value, request, launch_type_default)
+    capacity = await resolve_capacity(ecs, ctx, cluster.value, request, launch_type_default)
+    launch_type = capacity.launch_type
     if launch_type not in td.get("compatibilities", []):
         raise errors.InvalidParameterException(f"Task definition does not support launch_type {launch_type}.")
     platform_version = _platform_version(launch_type, request.get("platformVersion"))
@@ -106,7 +113,7 @@ async def launch_from_request(
         cluster=cluster.value,
         task_definition=td,
         launch_type=launch_type,
-        capacity_provider=provider,
+        capacity_provider=capacity.single,
         overrides=overrides,
         cpu=cpu,
         memory=memory,
@@ -125,6 +132,8 @@ async def launch_from_request(
         },
         constraints=constraints,
         strategies=strategies,
+        capacity_strategy=capacity.strategy,
+        waiting_providers=capacity.waiting,
     )
 
 
@@ -155,49 +164,6 @@ def _merge(first: list[dict[str, str]], second: list[dict[str, str]]) -> list[di
     merged = {t["key"]: t.get("value", "") for t in first}
     merged.update({t["key"]: t.get("value", "") for t in second})
     return [{"key": k, "value": v} for k, v in merged.items()]
-
-
-def _launch_type(
-    cluster: dict[str, Any], request: dict[str, Any], default: str | None
-) -> tuple[str, str | None]:
-    launch_type = request.get("launchType")
-    strategy = request.get("capacityProviderStrategy")
-    if launch_type and strategy:
-        raise errors.InvalidParameterException(
-            "Specifying both a launch type and capacity provider strategy is not supported. "
-            "Remove one and try again."
-        )
-    if launch_type:
-        if launch_type not in ("EC2", "FARGATE", "EXTERNAL"):
-            raise errors.InvalidParameterException(f"The launch type {launch_type} is not supported.")
-        return launch_type, None
-    if not strategy:
-        strategy = cluster.get("defaultCapacityProviderStrategy") or []
-    if not strategy:
-        return default or "EC2", None
-    names = [item["capacityProvider"] for item in strategy]
-    associated = set(cluster.get("capacityProviders", []))
-    for name in names:
-        if name not in FARGATE_PROVIDERS:
-            raise errors.InvalidParameterException(
-                f"The specified capacity provider strategy cannot contain a capacity provider that is not "
-                f"associated with the cluster. Associate the capacity provider with the cluster or specify a "
-                f"valid capacity provider and try again. (capacity provider: {name})"
-            )
-        if name not in associated:
-            raise errors.InvalidParameterException(
-                "The specified capacity provider strategy cannot contain a capacity provider that is not "
-                "associated with the cluster. Associate the capacity provider with the cluster or specify a "
-                "valid capacity provider and try again."
-            )
-    weighted = [item for item in strategy if item.get("weight", 0) > 0 or item.get("base", 0) > 0]
-    if not weighted:
-        raise errors.InvalidParameterException(
-            "The specified capacity provider strategy must contain at least one capacity provider with a "
-            "weight value greater than 0."
-        )
-    chosen = max(weighted, key=lambda item: (item.get("base", 0), item.get("weight", 0)))
-    return "FARGATE", chosen["capacityProvider"]
 
 
 def _platform_version(launch_type: str, requested: str | None) -> str | None:

@@ -90,7 +90,10 @@ def _merge(task: dict[str, Any], report: dict[str, Any], now: float) -> bool:
         if status == "STOPPED":
             task["stoppedAt"] = now
             task["executionStoppedAt"] = report.get("executionStoppedAt") or now
-            if "stopCode" not in task:
+            final = task.get("dockyard", {}).get("stopCodeOnStop")
+            if final:  # a Fargate Spot interruption: TerminationNotice, then SpotInterruption
+                task["stopCode"] = final
+            elif "stopCode" not in task:
                 task["stopCode"] = report.get("stopCode") or (
                     "EssentialContainerExited" if "startedAt" in task else "TaskFailedToStart"
                 )

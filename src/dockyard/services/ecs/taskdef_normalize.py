@@ -91,7 +91,10 @@ def normalize_request(request: Mapping[str, Any], *, account_id: str) -> dict[st
     if out.get("memory") is not None:
         out["memory"] = normalize_task_memory(out["memory"])
     for member in ("taskRoleArn", "executionRoleArn"):
-        if out.get(member) is not None:
+        if out.get(member) == "":
+            # ECS takes an empty role as none (ecs-deploy sends "" for a task definition without one).
+            del out[member]
+        elif out.get(member) is not None:
             out[member] = normalize_role(out[member], account_id=account_id)
     return out
 
