@@ -45,7 +45,7 @@ from dockyard.scheduler import NO_INSTANCES, Placement, PlanContext, candidates,
 from dockyard.services.ecs import errors
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.instance_resources import placement_demand, task_demand
-from dockyard.services.ecs.task_launch import _plan_context
+from dockyard.services.ecs.task_launch import plan_context
 from dockyard.services.ecs.task_request import Launch, launch_from_request
 
 __all__ = ["install", "explain_run_task", "PATH"]
@@ -74,7 +74,7 @@ async def explain_run_task(ecs: Ecs, ctx: RequestContext, request: dict[str, Any
     if launch.launch_type == "FARGATE":
         result.update(_fargate(launch))
         return result
-    _, plan = await _plan_context(ecs, ctx, launch.cluster["clusterName"], launch.launch_type)
+    _, plan = await plan_context(ecs, ctx, launch.cluster["clusterName"], launch.launch_type)
     demand = placement_demand(
         launch.task_definition,
         task_demand(launch.task_definition, launch.cpu, launch.memory),

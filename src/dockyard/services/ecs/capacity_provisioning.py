@@ -33,7 +33,7 @@ from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.ecs_events import task_event_put
 from dockyard.services.ecs.instance_resources import demand_record, with_remaining
 from dockyard.services.ecs.resources import CLUSTER, CONTAINER_INSTANCE, TASK
-from dockyard.services.ecs.task_launch import _plan_context, task_labels
+from dockyard.services.ecs.task_launch import plan_context, task_labels
 from dockyard.services.ecs.task_state import apply_report
 from dockyard.store import Change, Conflict, Key, Put, Versioned, Write
 
@@ -108,7 +108,7 @@ class ProvisioningController:
             provider = task["dockyard"]["waiting"].get("provider")
             launch_type = str(task.get("launchType", "EC2"))
             if (launch_type, provider) not in plans:
-                plans[(launch_type, provider)] = await _plan_context(
+                plans[(launch_type, provider)] = await plan_context(
                     ecs, ctx, key.name, launch_type, provider=provider
                 )
             instances, plan = plans[(launch_type, provider)]

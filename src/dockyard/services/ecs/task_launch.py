@@ -56,7 +56,7 @@ from dockyard.services.ecs.task_documents import new_task, node_of
 from dockyard.services.ecs.task_request import Launch
 from dockyard.store import Conflict, Key, Put, Versioned, Write
 
-__all__ = ["launch_tasks", "task_labels", "request_hash", "ExtraWrites"]
+__all__ = ["launch_tasks", "plan_context", "task_labels", "request_hash", "ExtraWrites"]
 
 # Writes a caller adds to the commit that creates `tasks` (see `launch_tasks`).
 ExtraWrites = Callable[[list[dict[str, Any]]], Sequence[Write]]
@@ -194,7 +194,7 @@ async def _attempt(
         )
         if instance_refs is None:
             for provider, copies in provider_groups(providers):
-                found, plan = await _plan_context(ecs, ctx, cluster, launch.launch_type, provider=provider)
+                found, plan = await plan_context(ecs, ctx, cluster, launch.launch_type, provider=provider)
                 instances.update(found)
                 waits = provider in launch.waiting_providers
                 if provider is None and not candidates(plan, demand):
@@ -210,7 +210,7 @@ async def _attempt(
                         failures.append(result.failure())
             await check_provisioning_limit(ecs, ctx, cluster, len(waiting_reasons))
         else:
-            instances, plan = await _plan_context(ecs, ctx, cluster, launch.launch_type)
+            instances, plan = await plan_context(ecs, ctx, cluster, launch.launch_type)
             for ref in instance_refs:
                 target = _find_instance(instances, ref)
                 if target is None:
@@ -287,7 +287,7 @@ async def _attempt(
     return tasks, failures
 
 
-async def _plan_context(
+async def plan_context(
     ecs: Ecs, ctx: RequestContext, cluster: str, launch_type: str, *, provider: str | None = None
 ) -> tuple[dict[str, Versioned], PlanContext]:
     """The cluster's instances of this launch type (of one capacity provider when `provider` is
