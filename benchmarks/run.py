@@ -18,6 +18,9 @@ from collections.abc import Callable, Sequence
 
 import bench_api_latency
 import bench_idle_memory
+import bench_lb
+import bench_logs
+import bench_registry
 import bench_run_task
 import bench_service
 from _common import Result, format_results
@@ -38,6 +41,15 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Result]], Callable[[], list[Result
     "service": (
         lambda: bench_service.run(rounds=3, tasks=10),
         lambda: bench_service.run(rounds=1, tasks=3),
+    ),
+    "load-balancer": (
+        lambda: bench_lb.run(seconds=5.0, rounds=3)[0],
+        lambda: bench_lb.run(seconds=1.0, rounds=1)[0],
+    ),
+    "logs": (lambda: bench_logs.run(lines=200_000, rounds=3), lambda: bench_logs.run(lines=5_000, rounds=1)),
+    "registry": (
+        lambda: bench_registry.run(rounds=6, docker_rounds=2, large_rounds=2, requests=2000),
+        lambda: bench_registry.run(rounds=1, docker_rounds=1, large_rounds=0, requests=200),
     ),
 }
 

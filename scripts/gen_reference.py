@@ -120,6 +120,65 @@ SERVICES: dict[str, Service] = {
             "[secrets in task definitions](../operations.md#secrets-in-task-definitions).",
         ),
     ),
+    "application-autoscaling": Service(
+        "application-autoscaling",
+        "Application Auto Scaling",
+        "dockyard.services.applicationautoscaling",
+        "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_{}.html",
+        (
+            "Only ECS services are scalable targets (`ecs` / `ecs:service:DesiredCount`). Scaling",
+            "changes the service's desired count through ECS's `UpdateService`; target tracking",
+            "policies make their CloudWatch alarms as AWS does, and policies act when CloudWatch",
+            "evaluates those alarms; see",
+            "[service auto scaling](../operations.md#service-auto-scaling).",
+        ),
+    ),
+    "elbv2": Service(
+        "elbv2",
+        "Elastic Load Balancing v2",
+        "dockyard.services.elbv2",
+        "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_{}.html",
+        (
+            "Application and network load balancers. The control API keeps load balancers,",
+            "listeners, rules, target groups and targets in the store; the HAProxy data plane",
+            "serves them, each load balancer on a loopback address of its own, and reports target",
+            "health. There is no certificate service yet, so HTTPS and TLS listeners cannot be made.",
+        ),
+    ),
+    "cloudwatch": Service(
+        "cloudwatch",
+        "Amazon CloudWatch",
+        "dockyard.services.cloudwatch",
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_{}.html",
+        (
+            "Metrics and metric alarms, over every protocol CloudWatch clients send (awsJson 1.0,",
+            "query and Smithy RPC v2 CBOR). Dockyard's components publish the `AWS/*` metrics in",
+            "process, and alarm actions reach the services that own their ARNs (Application Auto",
+            "Scaling policies); see [metrics and alarms](../architecture.md#metrics-and-alarms).",
+        ),
+    ),
+    "ecr": Service(
+        "ecr",
+        "Amazon ECR",
+        "dockyard.services.ecr",
+        "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_{}.html",
+        (
+            "The control API and the registry's `/v2/` endpoints (docker, podman, skopeo, oras)",
+            "share one catalog and one blob store, so an image pushed one way is seen the other;",
+            "see [the registry](../registry.md) for repository URIs, logging in and storage.",
+        ),
+    ),
+    "logs": Service(
+        "logs",
+        "Amazon CloudWatch Logs",
+        "dockyard.services.logs",
+        "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_{}.html",
+        (
+            "Log groups are documents of the store; streams and events live in an SQLite file of",
+            "their own beside it (`logs.db` in the data directory). Tasks whose containers use the",
+            "`awslogs` driver ship their output here through the agent; see [logs](../logs.md).",
+        ),
+    ),
 }
 
 # The ECS page's paths, kept for callers that knew only that page.

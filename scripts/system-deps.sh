@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install what Dockyard needs from Debian and make sure the Docker engine is running.
-#   scripts/system-deps.sh          the platform: docker.io, busybox-static
-#   scripts/system-deps.sh --test   also what the test suite uses: haproxy, skopeo
+#   scripts/system-deps.sh          the platform: docker.io, busybox-static, haproxy (load balancers),
+#                                   tzdata (scheduled scaling time zones)
+#   scripts/system-deps.sh --test   also what the tests and benchmarks use: skopeo, podman, wrk (bench_lb)
+#                                   and docker-registry (bench_registry's baseline; its service is kept off)
 set -euo pipefail
 
-packages=(docker.io busybox-static iproute2 iptables)
+packages=(docker.io busybox-static haproxy iproute2 iptables tzdata)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(haproxy skopeo)
+  packages+=(skopeo podman wrk docker-registry)
 fi
 
 SUDO=""
@@ -24,6 +26,10 @@ if (( ${#missing[@]} )); then
   echo "Installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null 2>&1; then
+    # bench_registry starts its own instance; Debian's service (:5000, stock config) is not wanted
+    $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! docker info >/dev/null 2>&1; then

@@ -5,6 +5,7 @@ and the CapacityProviderReservation datapoints."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -112,9 +113,31 @@ def instances(ecs: Any) -> list[dict[str, Any]]:
     return found
 
 
-def datapoints(server: ThreadedServer, provider: str = "cp") -> list[dict[str, Any]]:
-    docs = server.run(server.server.store.list("ecs:capacity-metric", account_id=ACCOUNT, region=REGION))
-    return [d.value for d in docs if d.key.name.startswith(f"{CLUSTER}/{provider}/")]
+def reservation(server: ThreadedServer, provider: str = "cp") -> dict[str, float]:
+    """The CapacityProviderReservation datapoints of the last ten minutes, as CloudWatch has them:
+    Maximum, Minimum and SampleCount over every one-minute period."""
+    cloudwatch = make_client(server.endpoint, "cloudwatch")
+    now = dt.datetime.now(dt.UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/ECS/ManagedScaling",
+        MetricName="CapacityProviderReservation",
+        Dimensions=[
+            {"Name": "ClusterName", "Value": CLUSTER},
+            {"Name": "CapacityProviderName", "Value": provider},
+        ],
+        StartTime=now - dt.timedelta(minutes=10),
+        EndTime=now + dt.timedelta(minutes=1),
+        Period=60,
+        Statistics=["Maximum", "Minimum", "SampleCount"],
+    )["Datapoints"]
+    if not points:
+        return {}
+    assert {p["Unit"] for p in points} == {"Percent"}
+    return {
+        "Maximum": max(p["Maximum"] for p in points),
+        "Minimum": min(p["Minimum"] for p in points),
+        "SampleCount": sum(p["SampleCount"] for p in points),
+    }
 
 
 def test_tasks_wait_in_provisioning_scale_out_run_and_scale_in(
@@ -136,22 +159,16 @@ def test_tasks_wait_in_provisioning_scale_out_run_and_scale_in(
     assert len(registered) == 3 and {i["capacityProviderName"] for i in registered} == {"cp"}
     assert {t["containerInstanceArn"] for t in running} == {i["containerInstanceArn"] for i in registered}
     points = wait_for(
-        lambda: (lambda p: p if p and p[-1]["Value"] == 100.0 else None)(datapoints(scaling_server)),
+        lambda: (lambda p: p if p and p["Minimum"] == 100.0 else None)(reservation(scaling_server)),
         what="a datapoint at the target",
     )
-    assert 200.0 in [p["Value"] for p in points]  # M = 3, N = 0: the datapoint that scaled out
-    assert points[0]["Namespace"] == "AWS/ECS/ManagedScaling"
-    assert points[0]["MetricName"] == "CapacityProviderReservation" and points[0]["Unit"] == "Percent"
-    assert points[0]["Dimensions"] == [
-        {"Name": "ClusterName", "Value": CLUSTER},
-        {"Name": "CapacityProviderName", "Value": "cp"},
-    ]
+    assert points["Maximum"] == 200.0  # M = 3, N = 0: the datapoint that scaled out
     for arn in arns[:2]:
         ecs.stop_task(cluster=CLUSTER, task=arn)
     wait_for(lambda: group_of(autoscaling)["DesiredCapacity"] == 1, what="a scale-in to 1", timeout=30)
     wait_for(lambda: len(group_of(autoscaling)["Instances"]) == 1, what="two instances to go", timeout=30)
     assert tasks(ecs, arns[2:])[0]["lastStatus"] == "RUNNING"  # the busy instance stayed (no MTP needed:
-    assert any(p["Value"] < 100 for p in datapoints(scaling_server))  # empty instances read below 100)
+    assert reservation(scaling_server)["Minimum"] < 100  # empty instances read below 100)
 
 
 def test_step_sizes_warm_up_and_max_size(clients: tuple[Any, Any, Any]) -> None:

@@ -126,7 +126,7 @@ def test_a_modelled_operation_dockyard_does_not_serve(server: ThreadedServer) ->
 
 
 def test_oversized_bodies_are_refused(server: ThreadedServer) -> None:
-    huge = json.dumps({"clusterName": "x" * (17 * 1024 * 1024)})
+    huge = json.dumps({"clusterName": "x" * (33 * 1024 * 1024)})  # over the 32 MiB request limit
     status, _, _ = call(server, huge, target="CreateCluster")
     assert status == 413
 

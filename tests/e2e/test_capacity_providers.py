@@ -249,3 +249,37 @@ def test_capacity_providers_scale_out_for_waiting_tasks_and_spot_interruptions(p
     )[0]
     assert replacement["capacityProviderName"] == "FARGATE_SPOT"
     print(f"whole scenario in {time.monotonic() - started:.1f}s", file=sys.stderr)
+
+
+def test_a_service_growing_past_its_instances_gets_another(platform: Platform) -> None:
+    """Runs after the scenario above: one t2.micro runs a 256 MiB task. A service of three more
+    (1024 MiB in all) does not fit on it; managed scaling adds the group's second instance."""
+    before = {i["InstanceId"] for i in _group(platform)["Instances"]}
+    assert len(before) == 1
+    platform.aws(
+        "ecs", "create-service", "--cluster", CLUSTER, "--service-name", "grow",
+        "--task-definition", "hello-ec2", "--desired-count", "3",
+        "--capacity-provider-strategy", "capacityProvider=nodes-cp,weight=1",
+    )  # fmt: skip
+    until(
+        lambda: _group(platform)["DesiredCapacity"] == 2,
+        timeout=30,
+        what="managed scaling to add an instance",
+    )
+    running = until(
+        lambda: (lambda ts: ts if len(ts) == 3 and all(t["lastStatus"] == "RUNNING" for t in ts) else None)(
+            _service_tasks(platform, "grow")
+        ),
+        timeout=60,
+        what="the service's three tasks to run",
+    )
+    hosts = {t["containerInstanceArn"] for t in running}
+    instances = platform.aws(
+        "ecs", "describe-container-instances", "--cluster", CLUSTER, "--container-instances", *hosts
+    )["containerInstances"]
+    new = {i["ec2InstanceId"] for i in instances} - before
+    assert len(new) == 1, "a task runs on the instance managed scaling added"
+    events = platform.aws("ecs", "describe-services", "--cluster", CLUSTER, "--services", "grow")["services"][
+        0
+    ]
+    assert any("has started" in e["message"] for e in events["events"])

@@ -5,9 +5,14 @@ Nothing here runs a benchmark or times anything: no Docker, no servers, no timin
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import importlib
+import io
+import json
 import math
 import sys
+import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +24,13 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 MODULES = (
     "_common",
     "_dockyard",
+    "_registry",
     "_timeline",
     "bench_api_latency",
     "bench_idle_memory",
+    "bench_lb",
+    "bench_logs",
+    "bench_registry",
     "bench_run_task",
     "bench_service",
     "run",
@@ -191,10 +200,104 @@ def test_service_starts_and_ratios(bench: dict[str, ModuleType], capsys: pytest.
 
 def test_the_runner_knows_every_benchmark(bench: dict[str, ModuleType]) -> None:
     runner = bench["run"]
-    assert set(runner.BENCHMARKS) == {"idle-memory", "api-latency", "run-task", "service"}
+    assert set(runner.BENCHMARKS) == {
+        "idle-memory",
+        "api-latency",
+        "run-task",
+        "service",
+        "load-balancer",
+        "logs",
+        "registry",
+    }
     with pytest.raises(SystemExit):
         runner.main(["--only", "no-such-benchmark"])
-    for name in ("bench_api_latency", "bench_idle_memory", "bench_run_task", "bench_service"):
+    for name in (
+        "bench_api_latency",
+        "bench_idle_memory",
+        "bench_lb",
+        "bench_logs",
+        "bench_registry",
+        "bench_run_task",
+        "bench_service",
+    ):
         with pytest.raises(SystemExit) as exited:
             bench[name].main(["--help"])
         assert exited.value.code == 0
+
+
+def test_registry_layouts_are_valid_oci_images(bench: dict[str, ModuleType], tmp_path: Path) -> None:
+    reg = bench["_registry"]
+    layout = reg.write_layout(tmp_path / "layout", [3 * 1024 * 1024 + 7, 100], tag="t")
+    blobs = tmp_path / "layout" / "blobs" / "sha256"
+
+    def blob(digest: str) -> bytes:
+        data = (blobs / digest.removeprefix("sha256:")).read_bytes()
+        assert "sha256:" + hashlib.sha256(data).hexdigest() == digest
+        return data
+
+    index = json.loads((tmp_path / "layout" / "index.json").read_text())
+    assert index["manifests"][0]["annotations"] == {"org.opencontainers.image.ref.name": "t"}
+    assert index["manifests"][0]["digest"] == layout.manifest_digest
+    manifest = json.loads(blob(layout.manifest_digest))
+    assert manifest["mediaType"] == reg.OCI_MANIFEST and manifest["config"]["digest"] == layout.config_digest
+    config = json.loads(blob(layout.config_digest))
+    assert config["rootfs"]["diff_ids"] == [layer.diff_id for layer in layout.layers]
+    assert [entry["size"] for entry in manifest["layers"]] == [layer.size for layer in layout.layers]
+    assert layout.layer_bytes == sum(layer.size for layer in layout.layers)
+    contents = []
+    for layer in layout.layers:
+        raw = gzip.decompress(blob(layer.digest))
+        assert "sha256:" + hashlib.sha256(raw).hexdigest() == layer.diff_id
+        with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
+            (member,) = archive.getmembers()
+            contents.append((member.size, archive.extractfile(member).read()))  # type: ignore[union-attr]
+    assert [size for size, _ in contents] == [3 * 1024 * 1024 + 7, 100]
+    again = reg.write_layout(tmp_path / "again", [100])
+    assert again.layers[0].digest != layout.layers[1].digest  # fresh bytes every time
+    assert layout.oci_ref == f"oci:{tmp_path / 'layout'}:t"
+
+
+def test_registry_helpers(bench: dict[str, ModuleType]) -> None:
+    reg = bench["_registry"]
+    assert reg.mb_per_s(250_000_000, 2.0) == pytest.approx(125.0)
+    assert math.isnan(reg.mb_per_s(1, 0.0))
+    assert reg.peak_above(100 * 1024, [90 * 1024, 130 * 1024, 120 * 1024]) == pytest.approx(30.0)
+    assert reg.peak_above(100 * 1024, [90 * 1024]) == 0.0
+    assert sum(reg.app_layer_sizes()) == 250_000_000 and len(reg.app_layer_sizes()) == 8
+    assert len(reg.tar_header("a.bin", 5)) == 512
+    config = reg.cncf_config(Path("/tmp/x"), 5123)
+    assert '"addr": "127.0.0.1:5123"' in config and '"rootdirectory": "/tmp/x"' in config
+    assert "auth" not in config and '"disabled": true' in config
+    request = reg.encode_request("HEAD", "/v2/a/manifests/t", "127.0.0.1:1", {"Accept": "x"})
+    assert request == b"HEAD /v2/a/manifests/t HTTP/1.1\r\nHost: 127.0.0.1:1\r\nAccept: x\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: a\r\ncontent-length: 42"
+    assert reg.parse_head(head) == (200, 42)
+    assert reg.parse_head(b"HTTP/1.1 404 Not Found\r\nX: y") == (404, None)
+
+
+def test_registry_report_ratios(bench: dict[str, ModuleType], capsys: pytest.CaptureFixture[str]) -> None:
+    br = bench["bench_registry"]
+    case, large = br.CASES[1].name, br.LARGE.name
+    figures = br.Figures(
+        push={case: {"dockyard": [1.0, 2.0, 3.0], "cncf": [2.0, 2.0, 2.0]}},
+        pull={case: {"dockyard": [4.0, 4.0, 4.0], "cncf": [2.0, 2.0, 2.0]}},
+        size={case: 200_000_000},
+        cpu={f"{case} push": {"dockyard": [0.2], "cncf": [0.4]}},
+        docker_push={"dockyard": [8.0], "cncf": [10.0]},
+        docker_pull={"dockyard": [3.0], "cncf": [3.0]},
+        latency={op: {"dockyard": [0.0004] * 10, "cncf": [0.0008] * 10} for op in br.OPERATIONS},
+        memory={f"{large} push": {"dockyard": (100 * 1024, 110 * 1024), "cncf": (20 * 1024, 25 * 1024)}},
+    )
+    results = {r.metric: r for r in br.report(figures)}
+    push = results[f"skopeo push {case} (time)"]
+    assert push.value == pytest.approx(2000.0) and push.ratio == pytest.approx(1.0)
+    assert push.verdict == "meets goal"
+    assert results[f"skopeo pull {case} (time)"].verdict == "ABOVE GOAL"  # half the CNCF MB/s
+    assert results[f"docker push {br.APP.name}"].ratio == pytest.approx(0.8)
+    assert results["HEAD blob p50"].value == pytest.approx(0.4)
+    assert results["HEAD blob p50"].ratio == pytest.approx(0.5)
+    memory = results["RSS above idle, 1 GiB push"]
+    assert memory.value == pytest.approx(10.0) and memory.baseline == pytest.approx(5.0)
+    assert results["RSS peak, 1 GiB push"].ratio == pytest.approx(110 / 25)
+    out = capsys.readouterr().out
+    assert "MISSED" in out and "100.0" in out and "0.50x" in out  # MB/s, and the pull's ratio

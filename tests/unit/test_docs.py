@@ -42,7 +42,18 @@ def gen() -> ModuleType:
     return _generator()
 
 
-SERVICES = ("ecs", "secretsmanager", "ssm", "ec2", "autoscaling")
+SERVICES = (
+    "ecs",
+    "secretsmanager",
+    "ssm",
+    "ec2",
+    "autoscaling",
+    "elbv2",
+    "ecr",
+    "application-autoscaling",
+    "cloudwatch",
+    "logs",
+)
 
 
 def _implemented(gen: ModuleType, service: str) -> set[str]:

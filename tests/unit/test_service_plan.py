@@ -340,3 +340,57 @@ def test_daemon_instances_that_qualify() -> None:
     assert daemon_nodes(nodes) == ("a", "c")
     assert daemon_nodes(nodes, (Constraint("memberOf", "attribute:tier == web"),)) == ("a",)
     assert daemon_nodes(nodes, external=True) == ("d",)
+
+
+TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("extra", "healthy"),
+    [
+        ({"lb_health": "INITIAL"}, False),  # registered, not yet healthy: the 40 s delay does not apply
+        ({"lb_health": "HEALTHY"}, True),
+        ({"lb_health": "UNHEALTHY"}, False),
+        ({"lb_health": "HEALTHY", "health_checked": True, "health": "UNKNOWN"}, False),  # both must agree
+        ({"lb_health": "HEALTHY", "health_checked": True, "health": "HEALTHY"}, True),
+        ({"lb_health": "INITIAL", "health_checked": True, "health": "HEALTHY"}, False),
+    ],
+)
+def test_behind_a_load_balancer_healthy_means_healthy_targets(extra: dict[str, Any], healthy: bool) -> None:
+    assert is_healthy(running("t", "d", **extra), NOW, 40.0) is healthy
+
+
+def test_load_balanced_task_counts_as_soon_as_its_target_is_healthy() -> None:
+    fresh = running("new", "d", since=NOW - 1, lb_health="HEALTHY")
+    assert is_healthy(fresh, NOW, 40.0)  # no 40 s wait behind a load balancer
+
+
+def test_task_failing_elb_health_checks_is_replaced_after_the_grace_period() -> None:
+    sick = running("sick", "d", since=NOW - 5, lb_health="UNHEALTHY", lb_group=TG)
+    well = running("well", "d", lb_health="HEALTHY", lb_group=None)
+    state = ServiceState(
+        now=NOW, primary="d", desired=2, tasks=(sick, well), deployments=("d",), grace_period=30
+    )
+    result = plan(state)
+    assert result.stops == () and result.start == 0
+    assert result.requeue_after == pytest.approx(25.0)
+    later = plan(dataclasses.replace(state, now=NOW + 26))
+    assert later.start == 1
+    assert [(s.arn, s.kind, s.target_group) for s in later.stops] == [("sick", StopKind.ELB_UNHEALTHY, TG)]
+
+
+def test_rolling_update_waits_for_healthy_targets() -> None:
+    old = running("old", "ecs-svc/old", lb_health="HEALTHY")
+    new = running("new", "ecs-svc/new", since=NOW - 100, lb_health="INITIAL")
+    state = ServiceState(
+        now=NOW,
+        primary="ecs-svc/new",
+        desired=1,
+        tasks=(old, new),
+        deployments=("ecs-svc/old", "ecs-svc/new"),
+        minimum_healthy_percent=100,
+        maximum_percent=200,
+    )
+    assert plan(state).stops == ()  # the new task's target is not healthy yet: the old one stays
+    healthy = dataclasses.replace(state, tasks=(old, dataclasses.replace(new, lb_health="HEALTHY")))
+    assert [(s.arn, s.kind) for s in plan(healthy).stops] == [("old", StopKind.DEPLOYMENT)]

@@ -111,6 +111,14 @@ class ControlPlane:
                 raise ApiError("PollFailed", await response.text(), response.status)
             return dict(await response.json())
 
+    async def telemetry(self, base: str, payload: dict[str, Any]) -> dict[str, Any]:
+        async with self._session.post(
+            f"{base.rstrip('/')}/v1/telemetry", json=payload, timeout=aiohttp.ClientTimeout(total=30)
+        ) as response:
+            if response.status != 200:
+                raise ApiError("TelemetryFailed", await response.text(), response.status)
+            return dict(await response.json())
+
     async def report(self, base: str, reports: list[dict[str, Any]]) -> dict[str, Any]:
         async with self._session.post(
             f"{base.rstrip('/')}/v1/reports", json={"tasks": reports}, timeout=aiohttp.ClientTimeout(total=30)

@@ -1,8 +1,11 @@
-"""An instance's resource envelope, enforced with a cgroup parent.
+"""Resource envelopes enforced with a cgroup parent: an instance's, and a task's.
 
 Containers of an instance are created under `--cgroup-parent=/dockyard/<instance id>`; this module
 creates that parent and sets its memory limit and CPU quota, so the instance's tasks together
-cannot use more than its instance type offers (cgroup v1 and v2).
+cannot use more than its instance type offers (cgroup v1 and v2). A task with task-level `cpu` or
+`memory` gets one of its own, nested in its instance's (`/dockyard/<instance id>/task-<id>`), or
+at the top for the Fargate pool: its containers together get no more (agent/task_cgroup.py).
+A limit of 0 is no limit.
 """
 
 from __future__ import annotations
@@ -43,26 +46,32 @@ class Envelope:
     def _apply_v1(self) -> None:
         memory = self._root / "memory" / "dockyard" / self.name
         memory.mkdir(parents=True, exist_ok=True)
-        (memory / "memory.limit_in_bytes").write_text(str(self.memory_mib * 1024 * 1024))
+        if self.memory_mib:
+            (memory / "memory.limit_in_bytes").write_text(str(self.memory_mib * 1024 * 1024))
         cpu = self._root / "cpu" / "dockyard" / self.name
         cpu.mkdir(parents=True, exist_ok=True)
         period = 100_000
         (cpu / "cpu.cfs_period_us").write_text(str(period))
-        (cpu / "cpu.cfs_quota_us").write_text(str(period * self.cpu_units // 1024))
+        quota = period * self.cpu_units // 1024 if self.cpu_units else -1
+        (cpu / "cpu.cfs_quota_us").write_text(str(quota))
 
     def _apply_v2(self) -> None:
-        parent = self._root / "dockyard"
-        parent.mkdir(exist_ok=True)
-        (self._root / "cgroup.subtree_control").write_text("+cpu +memory")
-        (parent / "cgroup.subtree_control").write_text("+cpu +memory")
-        group = parent / self.name
-        group.mkdir(exist_ok=True)
-        (group / "memory.max").write_text(str(self.memory_mib * 1024 * 1024))
-        (group / "cpu.max").write_text(f"{100_000 * self.cpu_units // 1024} 100000")
+        group = self._root
+        (group / "cgroup.subtree_control").write_text("+cpu +memory")
+        parts = ["dockyard", *self.name.split("/")]
+        for depth, part in enumerate(parts, start=1):
+            group = group / part
+            group.mkdir(exist_ok=True)
+            if depth < len(parts):  # every parent hands the controllers down
+                (group / "cgroup.subtree_control").write_text("+cpu +memory")
+        if self.memory_mib:
+            (group / "memory.max").write_text(str(self.memory_mib * 1024 * 1024))
+        if self.cpu_units:
+            (group / "cpu.max").write_text(f"{100_000 * self.cpu_units // 1024} 100000")
 
     def remove(self) -> None:
-        for controller in ("memory", "cpu"):
-            path = self._root / controller / "dockyard" / self.name
+        for base in (self._root / "memory", self._root / "cpu", self._root):
+            path = base / "dockyard" / self.name
             try:
                 path.rmdir()
             except OSError:

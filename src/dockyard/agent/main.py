@@ -45,6 +45,7 @@ from dockyard.agent.reporter import Reporter
 from dockyard.agent.runner import RunnerConfig, TaskRunner
 from dockyard.agent.runtime.docker import DockerRuntime
 from dockyard.agent.state import AgentState, TaskRecord
+from dockyard.agent.telemetry import Telemetry
 from dockyard.agent.work_list import WorkList
 from dockyard.core.clock import SystemClock
 from dockyard.core.instance_types import InstanceType, instance_type
@@ -98,6 +99,10 @@ class AgentConfig:
         default_factory=lambda: max(parse_duration(os.environ.get("ECS_CONTAINER_STOP_TIMEOUT"), 30.0), 1.0)
     )
     reserved_memory: int = field(default_factory=lambda: int(os.environ.get("ECS_RESERVED_MEMORY", "0")))
+    # How often container statistics are sampled and sent (ECS's metrics); 0 turns it off.
+    telemetry_interval: float = field(
+        default_factory=lambda: parse_duration(os.environ.get("DOCKYARD_TELEMETRY_INTERVAL"), 20.0)
+    )
 
 
 class InstanceDeregistered(Exception):
@@ -224,7 +229,7 @@ class Agent:
                 instance_type=self._type,
                 zone=zone,
                 external=config.external,
-                log_drivers=("json-file", "none"),
+                log_drivers=("json-file", "none", "awslogs"),  # awslogs: shipped by the agent (task_logs)
                 custom=config.attributes,
                 vpc_id=config.vpc_id,
                 subnet_id=config.subnet_id,
@@ -301,6 +306,14 @@ class Agent:
         runner_config = await self._setup()
         self.reporter.start()
         events = asyncio.create_task(self._events())
+        telemetry = Telemetry(
+            self.runtime,
+            lambda: list(self.runners.values()),
+            lambda payload: self.control.telemetry(self._poll_endpoint, payload),
+            node=lambda: self.node,
+            interval=self.config.telemetry_interval,
+        )
+        sampling = asyncio.create_task(telemetry.run()) if self.config.telemetry_interval > 0 else None
         revision = 0
         backoff = 0.5
         work = WorkList()
@@ -341,6 +354,9 @@ class Agent:
         finally:
             log.info("agent stopping; its running tasks keep running")
             events.cancel()
+            if sampling is not None:
+                sampling.cancel()
+                await asyncio.gather(sampling, return_exceptions=True)
             for task in self._runner_tasks.values():
                 task.cancel()
             await asyncio.gather(*self._runner_tasks.values(), events, return_exceptions=True)

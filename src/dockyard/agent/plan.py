@@ -67,7 +67,7 @@ class HostContext:
     cgroup_parent: str | None = None  # the instance envelope cgroup (EC2), None for none
     container_instance_arn: str | None = None  # None for the Fargate pool
     metadata_endpoint: str = "http://169.254.170.2"  # base URL of the task metadata server
-    available_log_drivers: tuple[str, ...] = ("json-file", "none")  # ECS_AVAILABLE_LOGGING_DRIVERS
+    available_log_drivers: tuple[str, ...] = ("json-file", "none", "awslogs")  # ECS_AVAILABLE_LOGGING_DRIVERS
     stop_timeout: int = 30  # ECS_CONTAINER_STOP_TIMEOUT, the default container stopTimeout
     max_nofile: int | None = None  # the host's hard open-files limit: caps Fargate's default 65535
 

@@ -20,11 +20,13 @@ containers, reporting those that exited meanwhile) instead of starting over. Can
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from dockyard.agent.dependencies import DependencyFailed, Interrupted, wait_for_dependencies
+from dockyard.agent.ecr_auth import ecr_auth
 from dockyard.agent.metadata_host import container_endpoint_id
 from dockyard.agent.plan import TaskPlan, TaskSpecError
 from dockyard.agent.planner import plan_task
@@ -44,6 +46,8 @@ from dockyard.agent.signal import Signal
 from dockyard.agent.specs import container_spec, network_bindings
 from dockyard.agent.state import TaskRecord
 from dockyard.agent.stopping import stop_in_order
+from dockyard.agent.task_cgroup import task_envelope
+from dockyard.agent.task_logs import TaskLogs
 from dockyard.agent.task_network import TaskNetwork
 from dockyard.agent.task_status import HEALTH, ContainerStatus, TaskStatus
 from dockyard.agent.timers import wait_until
@@ -89,6 +93,8 @@ class TaskRunner:
         self._started_at: dict[str, float] = {}  # container name -> epoch it started, for startTimeout
         self._watchers: list[asyncio.Task[None]] = []
         self._secrets = TaskSecrets()  # resolved secrets: in memory only, never saved or reported
+        self._host = config.host  # with the task's own cgroup parent once it has one (task_cgroup.py)
+        self._logs = TaskLogs(None, config)  # awslogs shipping (task_logs)
 
     # -- signals from the agent ---------------------------------------------------------------
 
@@ -128,6 +134,7 @@ class TaskRunner:
                     c.name: ContainerStatus(c.name, c.essential) for c in self.plan.containers
                 }
                 restore_status(self.status, self.record.report)
+                self._logs = TaskLogs(self.plan, self.config)
                 self.volumes = TaskVolumes.for_runner(self.plan, self.item, self.config)
                 self.network = TaskNetwork.for_runner(self.plan, self.record, self.config)
                 if self.record.stopped_at is None:
@@ -149,6 +156,7 @@ class TaskRunner:
         finally:
             for watcher in self._watchers:
                 watcher.cancel()
+            self._logs.close()
             self.finished.set()
 
     def _fail(self, code: str, reason: str | None, *, container_reason: str | None = None) -> None:
@@ -198,6 +206,10 @@ class TaskRunner:
         )
         auth = self._secrets.auth({c.name: c.image for c in to_create})
         try:
+            # Images in the control plane's ECR pull with a GetAuthorizationToken token.
+            auth.update(
+                await ecr_auth({c.image for c in to_create}, self.config.aws, self.plan.region, known=auth)
+            )
             digests = await pull_images(
                 {c.image for c in to_create}, self.config.runtime, self.config.pull_behavior, auth=auth
             )
@@ -216,6 +228,9 @@ class TaskRunner:
         assert self.network is not None
         pause_id = await self.network.ensure_pause()
         host_ports = self.network.allocate_ports()
+        envelope = task_envelope(self.plan, self.config.host)  # task-level cpu/memory: hard limits
+        if envelope is not None and envelope.apply():
+            self._host = dataclasses.replace(self.config.host, cgroup_parent=envelope.cgroup_parent)
         self.config.save_state()
         launch = _Launch(sources, pause_id, host_ports)
         await run_all(self._start_one(c.name, launch) for c in self.plan.containers)
@@ -275,6 +290,10 @@ class TaskRunner:
             self.config.save_state()
             status.runtime_id, status.created = container_id, True
             self._wake.notify()
+        failure = await self._logs.prepare(name, container_id)  # awslogs: group and stream, as ECS at start
+        if failure is not None:
+            self._container_failed(name, failure)
+            return
         try:
             await runtime.start(container_id)
             state = await runtime.inspect(container_id)
@@ -289,7 +308,7 @@ class TaskRunner:
         spec = container_spec(
             self.plan,
             self.plan.container(name),
-            host=self.config.host,
+            host=self._host,
             host_ports=launch.host_ports,
             volume_sources=launch.volume_sources,
             container_ids=self.record.containers,
@@ -298,7 +317,7 @@ class TaskRunner:
             extra_labels=self.config.agent_label,
             docker_network=self.config.vpc_network,
         )
-        return self._secrets.apply(spec, name)
+        return self._logs.spec(name, self._secrets.apply(spec, name))
 
     def _container_failed(self, name: str, reason: str, *, exit_code: int | None = None) -> None:
         """A container that cannot run: stopped with `reason`; the task fails if it is essential."""
@@ -324,6 +343,7 @@ class TaskRunner:
         if state.started_at is not None:
             status.started = True
             self._started_at[name] = state.started_at
+            self._logs.follow(name, state.id)
         if state.running:
             self._watchers.append(asyncio.create_task(self._watch(name, state.id), name=f"watch {name}"))
         elif state.started_at is not None:
@@ -365,6 +385,7 @@ class TaskRunner:
                 n: i for n, i in self.record.containers.items() if not self.status.containers[n].stopped
             }
             await stop_in_order(self.plan, running, self.config.runtime, stopped=self._stopped)
+            await self._logs.drain()  # awslogs: what the containers wrote is sent before STOPPED
         deprovisioning = None
         if self.plan is not None and self.plan.network_mode == "awsvpc":
             self.status.last_status = "DEPROVISIONING"
@@ -405,3 +426,7 @@ class TaskRunner:
             if delay > 0:
                 await wait_until(self._wake, lambda: self._forgotten, clock=clock, timeout=delay)
         await remove_task(self.config.runtime, self.record, self.volumes)
+        envelope = task_envelope(self.plan, self.config.host) if self.plan is not None else None
+        if envelope is not None:
+            envelope.remove()
+        self._logs.forget(self.record.containers.values())

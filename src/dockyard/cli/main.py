@@ -90,6 +90,20 @@ def _parser() -> argparse.ArgumentParser:
             metavar="SECONDS",
             help="seconds between capacity providers' managed-scaling datapoints (ECS: 60)",
         )
+        cmd.add_argument(
+            "--time-scale",
+            type=float,
+            default=os.environ.get("DOCKYARD_TIME_SCALE", "1"),  # argparse applies `type`
+            metavar="FACTOR",
+            help="run the server's clock FACTOR times faster (every period, delay and cooldown)",
+        )
+        cmd.add_argument(
+            "--alarm-evaluation-interval",
+            type=float,
+            default=os.environ.get("DOCKYARD_ALARM_EVALUATION_INTERVAL", "60"),  # argparse applies `type`
+            metavar="SECONDS",
+            help="seconds between evaluations of each CloudWatch alarm (CloudWatch: 60)",
+        )
 
     agent = sub.add_parser(
         "agent", help="run an agent: an EC2/EXTERNAL container instance or the Fargate pool"
@@ -162,6 +176,10 @@ def _parser() -> argparse.ArgumentParser:
     from dockyard.cli.fargate_spot import add_parser as add_fargate_spot
 
     add_fargate_spot(sub, os.environ.get("DOCKYARD_ENDPOINT", f"http://127.0.0.1:{_port_default()}"))
+
+    from dockyard.cli.scan_feed import add_parser as add_scan_feed
+
+    add_scan_feed(sub, default_data_dir())
     return parser
 
 
@@ -185,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.capacity_metric_interval <= 0:
             print("dockyard: --capacity-metric-interval must be more than 0 seconds.", file=sys.stderr)
+            return 2
+        if args.time_scale <= 0:
+            print("dockyard: --time-scale must be more than 0.", file=sys.stderr)
+            return 2
+        if args.alarm_evaluation_interval <= 0:
+            print("dockyard: --alarm-evaluation-interval must be more than 0 seconds.", file=sys.stderr)
             return 2
         if not _is_loopback(args.host):
             print(
@@ -218,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         from dockyard.cli.placement import run as explain_placement
 
         return explain_placement(args)
+    if args.command == "scan-feed":
+        from dockyard.cli.scan_feed import run as scan_feed
+
+        return scan_feed(args)
     if args.command == "fargate-spot":
         from dockyard.cli.fargate_spot import run as interrupt_spot
 

@@ -9,6 +9,7 @@ import gc
 import sys
 import time
 
+from dockyard.core.clock import ScaledClock, SystemClock
 from dockyard.server.app import Server
 from dockyard.server.settings import Settings
 
@@ -25,8 +26,9 @@ async def serve(args: argparse.Namespace, *, with_fargate: bool) -> int:
         simulate_instances=args.simulate_instances,
         service_healthy_delay=args.service_healthy_delay,
         capacity_metric_interval=args.capacity_metric_interval,
+        alarm_evaluation_interval=args.alarm_evaluation_interval,
     )
-    server = Server(settings)
+    server = Server(settings, clock=ScaledClock(args.time_scale) if args.time_scale != 1 else SystemClock())
     try:
         await server.start()
     except OSError as exc:

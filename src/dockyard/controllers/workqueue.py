@@ -73,11 +73,14 @@ class WorkQueue:
             self._wakeup.clear()
             if wait is None:
                 await self._wakeup.wait()
-            else:
+            else:  # a new key, or the clock reaching the next delayed one (in the clock's time)
+                woken = asyncio.ensure_future(self._wakeup.wait())
+                timer = asyncio.ensure_future(self._clock.sleep(wait))
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
+                    await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
+                    timer.cancel()
 
     def done(
         self, key: Key, *, error: BaseException | None = None, requeue_after: float | None = None

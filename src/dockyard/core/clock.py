@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock"]
+__all__ = ["Clock", "ScaledClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -32,3 +32,25 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+class ScaledClock:
+    """The real clock running `factor` times faster from the moment it is made (the server's
+    `--time-scale`): every timer, period and default delay passes `factor` times sooner, so a
+    one-minute metric period, a 300 s cooldown or a 15-minute scale-in can be watched live."""
+
+    def __init__(self, factor: float) -> None:
+        if factor <= 0:
+            raise ValueError("the time scale must be positive")
+        self.factor = factor
+        self._wall = time.time()
+        self._mono = time.monotonic()
+
+    def now(self) -> float:
+        return self._wall + (time.monotonic() - self._mono) * self.factor
+
+    def monotonic(self) -> float:
+        return self._mono + (time.monotonic() - self._mono) * self.factor
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.factor)

@@ -10,7 +10,8 @@ observed (stalled, deployment complete, failures) for the controller to record.
 Also here: ECS's arithmetic, so it lives in one place and tests read like the reference —
 `minimum_healthy(D, pct) = ceil(D * pct / 100)`, `maximum_total(D, pct) = floor(D * pct / 100)`,
 `breaker_threshold(D) = clamp(ceil(0.5 * D), 3, 200)` — and what "healthy" means (§4.3):
-RUNNING for `healthy_delay` seconds when no essential container has a health check, else HEALTHY.
+RUNNING for `healthy_delay` seconds when no essential container has a health check, else HEALTHY;
+behind load balancers, also healthy in every target group (and then without the delay).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "is_healthy",
     "healthy_at",
     "past_grace",
+    "failing_checks",
 ]
 
 PENDING_STATUSES = frozenset({"PROVISIONING", "PENDING", "ACTIVATING"})
@@ -84,6 +86,10 @@ class ServiceTask:
     resources: Resources = Resources()
     protected: bool = False
     capacity_provider: str | None = None  # the provider it was launched on (a strategy's split)
+    # Behind load balancers: HEALTHY when every target is healthy, UNHEALTHY when one fails its
+    # checks (`lb_group` names that target group), INITIAL before; None without load balancers.
+    lb_health: str | None = None
+    lb_group: str | None = None
 
     @property
     def id(self) -> str:
@@ -106,10 +112,19 @@ def is_healthy(task: ServiceTask, now: float, healthy_delay: float) -> bool:
     """Counts toward minimumHealthyPercent (reference §4.3)."""
     if task.desired_status != "RUNNING" or task.last_status != "RUNNING":
         return False
+    if task.lb_health is not None and task.lb_health != "HEALTHY":
+        return False
     if task.health_checked:
         return task.health == "HEALTHY"
+    if task.lb_health == "HEALTHY":
+        return True
     ready = healthy_at(task, healthy_delay)
     return ready is not None and now >= ready
+
+
+def failing_checks(task: ServiceTask) -> bool:
+    """Its container health checks or a load balancer's health checks report it unhealthy."""
+    return (task.health_checked and task.health == "UNHEALTHY") or task.lb_health == "UNHEALTHY"
 
 
 def past_grace(task: ServiceTask, now: float, grace: float) -> bool:
@@ -147,6 +162,7 @@ class StopKind:
     SCALE_IN = "scale-in"  # more tasks than desired
     DEPLOYMENT = "deployment"  # a task of an older deployment
     UNHEALTHY = "unhealthy"  # failed its container health checks after the grace period
+    ELB_UNHEALTHY = "elb-unhealthy"  # failed a target group's health checks after the grace period
     DRAINING = "draining"  # its instance is DRAINING
     DAEMON = "daemon"  # DAEMON: its instance no longer qualifies
 
@@ -156,6 +172,7 @@ class Stop:
     arn: str
     kind: str  # a StopKind value
     deployment: str  # the deployment the task belongs to
+    target_group: str | None = None  # ELB_UNHEALTHY: the target group whose checks it failed
 
 
 @dataclass(frozen=True, slots=True)

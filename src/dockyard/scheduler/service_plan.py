@@ -42,6 +42,7 @@ from dockyard.scheduler.service_model import (
     ServiceTask,
     Stop,
     StopKind,
+    failing_checks,
     healthy_at,
     is_healthy,
     is_live,
@@ -104,13 +105,18 @@ def _scale_in(
 
 
 def _unhealthy(task: ServiceTask, state: ServiceState) -> bool:
-    """Failed its container health checks and the grace period is over."""
+    """Failed its container or load balancer health checks and the grace period is over."""
     return (
-        task.health_checked
-        and task.health == "UNHEALTHY"
+        failing_checks(task)
         and task.last_status == "RUNNING"
         and past_grace(task, state.now, state.grace_period)
     )
+
+
+def _unhealthy_stop(task: ServiceTask) -> Stop:
+    if task.health_checked and task.health == "UNHEALTHY":
+        return Stop(task.arn, StopKind.UNHEALTHY, task.deployment)
+    return Stop(task.arn, StopKind.ELB_UNHEALTHY, task.deployment, target_group=task.lb_group)
 
 
 def _settling(task: ServiceTask, state: ServiceState) -> bool:
@@ -123,8 +129,8 @@ def _settling(task: ServiceTask, state: ServiceState) -> bool:
         return True
     if is_healthy(task, state.now, state.healthy_delay):
         return False
-    if task.health_checked:
-        return task.health != "UNHEALTHY" or not past_grace(task, state.now, state.grace_period)
+    if failing_checks(task):
+        return not past_grace(task, state.now, state.grace_period)
     return True
 
 
@@ -135,13 +141,14 @@ def _wake_times(tasks: Iterable[ServiceTask], state: ServiceState) -> list[float
     for task in tasks:
         if not is_live(task) or task.desired_status != "RUNNING":
             continue
-        if not task.health_checked:
+        if failing_checks(task):
+            if not past_grace(task, state.now, state.grace_period):
+                start = task.started_at if task.started_at is not None else task.created_at
+                times.append(start + state.grace_period)
+        elif not task.health_checked and task.lb_health is None:
             ready = healthy_at(task, state.healthy_delay)
             if ready is not None and ready > state.now:
                 times.append(ready)
-        elif task.health == "UNHEALTHY" and not past_grace(task, state.now, state.grace_period):
-            start = task.started_at if task.started_at is not None else task.created_at
-            times.append(start + state.grace_period)
     return times
 
 
@@ -213,7 +220,7 @@ def plan_replica(state: ServiceState, *, rng: random.Random | None = None) -> Se
         in_flight = any(t.desired_status != "RUNNING" for t in live)
         if replaced == 0 and room == 0 and not in_flight:
             replaced = 1
-        stops += [Stop(t.arn, StopKind.UNHEALTHY, t.deployment) for t in doomed[:replaced]]
+        stops += [_unhealthy_stop(t) for t in doomed[:replaced]]
 
     # Stop old tasks: unhealthy or pending ones at once, healthy ones within minimumHealthyPercent.
     stopping = {s.arn for s in stops}
@@ -229,8 +236,10 @@ def plan_replica(state: ServiceState, *, rng: random.Random | None = None) -> Se
         ]
         free_arns = {t.arn for t in free}
         for task in _ordered(free, state, len(free), rng):
-            kind = StopKind.UNHEALTHY if task.health == "UNHEALTHY" else _retire_kind(task, drained_arns)
-            stops.append(Stop(task.arn, kind, task.deployment))
+            if task.last_status == "RUNNING" and _unhealthy(task, state):
+                stops.append(_unhealthy_stop(task))
+            else:
+                stops.append(Stop(task.arn, _retire_kind(task, drained_arns), task.deployment))
         candidates = [
             t for t in retiring if t.arn not in free_arns and is_healthy(t, now, state.healthy_delay)
         ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from aiohttp import web
 
 from dockyard import __version__
@@ -10,9 +12,13 @@ from dockyard.store import Store
 __all__ = ["install"]
 
 
-def install(app: web.Application, store: Store) -> None:
+def install(app: web.Application, store: Store, *, also_reset: Sequence[Callable[[], None]] = ()) -> None:
+    """`also_reset`: state kept outside the store (CloudWatch's datapoints) that a reset clears too."""
+
     async def reset(_: web.Request) -> web.Response:
         await store.reset()
+        for clear in also_reset:
+            clear()
         return web.json_response({"status": "ok"})
 
     async def health(_: web.Request) -> web.Response:

@@ -1,4 +1,5 @@
-"""HTTP routes of the agent channel (docs/agent-protocol.md): long-poll for work, post reports.
+"""HTTP routes of the agent channel (docs/agent-protocol.md): long-poll for work, post reports
+and container statistics (telemetry: ECS's CloudWatch metrics).
 
 `NodeWatch` turns store commits into per-node wake-ups: every task change carries the task's
 node label (before and after), so a poll waiting on a node returns as soon as anything placed on
@@ -18,6 +19,7 @@ from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.resources import TASK
 from dockyard.services.ecs.task_documents import FARGATE_NODE
 from dockyard.services.ecs.task_state import apply_report
+from dockyard.services.ecs.telemetry import record_samples
 from dockyard.store import Change
 
 __all__ = ["install", "NodeWatch"]
@@ -101,6 +103,19 @@ def install(app: web.Application, ecs: Ecs, *, start_revision: int = 1) -> NodeW
         known = [await apply_report(ecs, item) for item in reports if isinstance(item, dict)]
         return web.json_response({"accepted": sum(known), "unknown": len(known) - sum(known)})
 
+    async def telemetry(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            node = str(body["node"])
+            samples = body["samples"]
+            if not isinstance(samples, list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"message": 'expected {"node": ..., "samples": [...]}'}, status=400)
+        valid = [s for s in samples if isinstance(s, dict)]
+        return web.json_response({"accepted": await record_samples(ecs, node, valid)})
+
     app.router.add_get("/_dockyard/agent/v1/nodes/{node:.+}/tasks", poll)
     app.router.add_post("/_dockyard/agent/v1/reports", report)
+    app.router.add_post("/_dockyard/agent/v1/telemetry", telemetry)
     return watch

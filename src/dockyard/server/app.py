@@ -10,22 +10,36 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from dockyard.aws.dispatch import BoundApi
 from dockyard.aws.gateway import Gateway
+from dockyard.aws.local_client import LocalClient
 from dockyard.controllers.runner import ControllerRunner
 from dockyard.core.clock import Clock, SystemClock
 from dockyard.core.ids import IdGenerator, RandomIds
 from dockyard.core.sealing import Sealer
+from dockyard.lb import LbSettings, LoadBalancing
+from dockyard.registry.gc import GcSettings
+from dockyard.registry.lifecycle.controller import LifecycleEnforcer, PreviewRunner
+from dockyard.registry.pull_through import PullThroughCache
+from dockyard.registry.pull_through import middleware as pull_through_middleware
+from dockyard.registry.replication import ReplicationController
+from dockyard.registry.scanning import FeedFile
+from dockyard.registry.scanning.controller import ScanController
+from dockyard.registry.service import Registry, RegistrySettings
 from dockyard.server import admin_routes, agent_routes, placement_explain, spot_routes
 from dockyard.server.capacity import Capacity
 from dockyard.server.secret_key import load_or_create_key
 from dockyard.server.settings import Settings
+from dockyard.services import applicationautoscaling as appscaling
+from dockyard.services import cloudwatch, elbv2, secretsmanager, ssm
+from dockyard.services import ecr as ecr_service
 from dockyard.services import ecs as ecs_service
-from dockyard.services import secretsmanager, ssm
+from dockyard.services import logs as logs_service
 from dockyard.services.ecs.controllers import ecs_controllers
 from dockyard.store import SqliteStore
 
@@ -53,6 +67,7 @@ class Server:
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
         self._controllers: ControllerRunner | None = None
+        self.load_balancing: LoadBalancing | None = None
         self.port = self.settings.port
 
     @property
@@ -82,12 +97,54 @@ class Server:
                 ),
             ),
         )
-        sealer = Sealer(load_or_create_key(self.settings.data_dir))  # values at rest
+        secret_key = load_or_create_key(self.settings.data_dir)
+        sealer = Sealer(secret_key)  # values at rest
+        self.metric_store = cloudwatch.MetricStore(self.settings.metrics_database)
+        self.cloudwatch = cloudwatch.CloudWatch(
+            self.store,
+            self.metric_store,
+            self.clock,
+            self.ids,
+            settings=cloudwatch.CloudWatchSettings(
+                evaluation_interval=self.settings.alarm_evaluation_interval
+            ),
+        )
+        # In-process publishing of AWS/* metrics, for the components that stand in for AWS.
+        self.metrics = cloudwatch.Metrics(
+            self.metric_store, self.clock, retention=self.cloudwatch.settings.retention
+        )
         apis: list[BoundApi[Any]] = [
             ecs_service.api.bind(self.ecs),
             secretsmanager.api.bind(secretsmanager.SecretsManager(self.store, self.clock, self.ids, sealer)),
             ssm.api.bind(ssm.Ssm(self.store, self.clock, self.ids, sealer)),
+            cloudwatch.api.bind(self.cloudwatch),
         ]
+        self.registry = Registry.open(  # /v2/ and ECR; blobs in <data dir>/registry
+            self.store,
+            self.clock,
+            self.ids,
+            secret_key=secret_key,
+            settings=RegistrySettings(
+                endpoint=self.endpoint,
+                data_dir=self.settings.data_dir,
+                host=self.settings.registry_host,
+                gc=GcSettings(
+                    interval=self.settings.registry_gc_interval,
+                    blob_grace=self.settings.registry_blob_grace,
+                    upload_expiry=self.settings.registry_upload_expiry,
+                ),
+            ),
+        )
+        apis.append(ecr_service.api.bind(ecr_service.Ecr(self.store, self.clock, self.ids, self.registry)))
+        secrets_api = next(a for a in apis if a.api.service_name == "secretsmanager")
+        secrets_client = LocalClient(secrets_api, principal="ecr.amazonaws.com")  # pull-through credentials
+        self.pull_through = PullThroughCache(
+            self.registry.catalog, self.clock, ecr_service.pull_through.secrets_reader(secrets_client)
+        )
+        ecr_service.pull_through.attach(self.registry, self.pull_through)
+        self.log_events = logs_service.LogEvents.open(self.settings.data_dir)  # <data dir>/logs.db
+        self.logs = logs_service.Logs(self.store, self.clock, self.ids, self.log_events)
+        apis.append(logs_service.api.bind(self.logs))
         self.capacity = Capacity.build(
             store=self.store,
             clock=self.clock,
@@ -97,21 +154,62 @@ class Server:
             ecs_api=apis[0],
         )
         apis += self.capacity.apis
+        ec2_api = next(a for a in self.capacity.apis if a.api.service_name == "ec2")
+        elb_ec2 = LocalClient(ec2_api, principal="elasticloadbalancing.amazonaws.com")
+        self.elbv2 = elbv2.Elbv2(self.store, self.clock, self.ids, elb_ec2)  # EC2: subnets, instances
+        apis.append(elbv2.api.bind(self.elbv2))
         self.capacity.bind_peers(self.ecs.peers)  # ECS calls Auto Scaling and EC2 in process
+        self.ecs.peers.metrics = self.metrics  # ECS's metrics go to CloudWatch
+        for bound in apis:  # and Elastic Load Balancing, for services' target groups
+            if bound.api.service_name == "elbv2":
+                self.ecs.peers.elbv2 = LocalClient(bound, principal="ecs.amazonaws.com")
+        self.appscaling = appscaling.AppScaling(self.store, self.clock, self.ids)
+        apis.append(appscaling.api.bind(self.appscaling))
+        appscaling.bind_peers(self.appscaling, apis, self.cloudwatch.actions)  # ECS, CloudWatch, alarms
         gateway = Gateway(apis, default_region=self.settings.region)
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # ECR UploadLayerPart: 20 MiB, base64
+        app.middlewares.append(pull_through_middleware(self.pull_through, self.registry.signer))
+        self.registry.install(app)
         agent_routes.install(app, self.ecs, start_revision=self.store.revision() + 1)
-        admin_routes.install(app, self.store)
+        admin_routes.install(app, self.store, also_reset=[self.metric_store.reset, self.log_events.reset])
         placement_explain.install(app, self.ecs, default_region=self.settings.region)
         spot_routes.install(app, self.ecs, region=self.settings.region)
         app.add_routes(gateway.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
-        self._controllers = ControllerRunner(
-            [*ecs_controllers(self.ecs), *self.capacity.controllers], self.store, self.clock
+        self.load_balancing = LoadBalancing.build(  # HAProxy for the ELBv2 model; None without it
+            self.store,
+            self.clock,
+            LbSettings(
+                haproxy=self.settings.haproxy,
+                data_dir=self.settings.data_dir / "lb" if self.settings.data_dir is not None else None,
+                hosts_file=Path(self.settings.hosts_file) if self.settings.hosts_file else None,
+            ),
         )
+        self._controllers = ControllerRunner(
+            [
+                *ecs_controllers(self.ecs),
+                *(self.load_balancing.controllers if self.load_balancing is not None else []),
+                *self.capacity.controllers,
+                *elbv2.elbv2_controllers(self.elbv2),
+                *logs_service.logs_controllers(self.logs),
+                *appscaling.appscaling_controllers(self.appscaling),
+                *cloudwatch.cloudwatch_controllers(self.cloudwatch),
+                LifecycleEnforcer(
+                    self.registry.catalog, self.clock, interval=self.settings.lifecycle_interval
+                ),
+                PreviewRunner(self.registry.catalog, self.clock),
+                ScanController(self.registry.catalog, self.clock, FeedFile(self.settings.scan_feed)),
+                ReplicationController(self.registry.catalog, self.clock),
+            ],
+            self.store,
+            self.clock,
+        )
+        if self.load_balancing is not None:
+            await self.load_balancing.start()
         self._controllers.start()
+        self.registry.start()
         await self.capacity.launcher.start()
         log.info("serving on %s", self.endpoint)
 
@@ -119,7 +217,13 @@ class Server:
         if self._controllers is not None:
             await self.capacity.launcher.stop()
             await self._controllers.stop()
+            await self.registry.stop()
+            if self.load_balancing is not None:
+                await self.load_balancing.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         self.store.close()
+        self.registry.close()
+        self.metric_store.close()
+        self.log_events.close()

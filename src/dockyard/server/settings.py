@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Settings", "default_data_dir"]
@@ -14,6 +14,10 @@ def default_data_dir() -> Path:
     if env:
         return Path(env)
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "dockyard"
+
+
+def _seconds(variable: str, default: float) -> float:
+    return float(os.environ.get(variable) or default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +37,54 @@ class Settings:
     provisioning_retry: float = 15.0
     # Tasks that may wait in PROVISIONING per cluster (the ECS quota).
     provisioning_limit: int = 500
+    # Seconds between evaluations of each CloudWatch alarm (AWS: 60); shorter for quick local loops.
+    alarm_evaluation_interval: float = 60.0
+    # The registry host in ECR repository URIs (DOCKYARD_REGISTRY_HOST); None: the endpoint's host:port.
+    registry_host: str | None = field(
+        default_factory=lambda: os.environ.get("DOCKYARD_REGISTRY_HOST") or None
+    )
+    # Registry garbage collection: seconds between passes, seconds a blob must stay unused before
+    # its bytes go, seconds an unfinished upload is kept (DOCKYARD_REGISTRY_GC_* variables).
+    registry_gc_interval: float = field(
+        default_factory=lambda: _seconds("DOCKYARD_REGISTRY_GC_INTERVAL", 3600)
+    )
+    registry_blob_grace: float = field(default_factory=lambda: _seconds("DOCKYARD_REGISTRY_GC_GRACE", 3600))
+    registry_upload_expiry: float = field(
+        default_factory=lambda: _seconds("DOCKYARD_REGISTRY_UPLOAD_EXPIRY", 86400)
+    )
+    # Seconds between lifecycle policy runs on each repository (ECR: within 24 hours)
+    # (DOCKYARD_LIFECYCLE_INTERVAL).
+    lifecycle_interval: float = field(default_factory=lambda: _seconds("DOCKYARD_LIFECYCLE_INTERVAL", 86400))
+    # The offline vulnerability feed of image scans (DOCKYARD_SCAN_FEED_DIR); None: <data dir>/scan-feed.
+    scan_feed_dir: Path | None = field(
+        default_factory=lambda: (
+            Path(os.environ["DOCKYARD_SCAN_FEED_DIR"]) if os.environ.get("DOCKYARD_SCAN_FEED_DIR") else None
+        )
+    )
+
+    # The load balancer data plane's HAProxy (DOCKYARD_HAPROXY); "" runs without load balancers.
+    haproxy: str = field(default_factory=lambda: os.environ.get("DOCKYARD_HAPROXY", "haproxy"))
+    # Where load balancers' DNS names are written (DOCKYARD_HOSTS_FILE); "" leaves hosts files alone.
+    hosts_file: str = field(default_factory=lambda: os.environ.get("DOCKYARD_HOSTS_FILE", "/etc/hosts"))
 
     @property
     def endpoint(self) -> str:
         host = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"
         return f"http://{host}:{self.port}"
+
+    @property
+    def metrics_database(self) -> str:
+        """CloudWatch's datapoints: a file of their own beside the store's."""
+        if self.data_dir is None:
+            return ":memory:"
+        return str(self.data_dir / "metrics.db")
+
+    @property
+    def scan_feed(self) -> Path | None:
+        """Where `dockyard scan-feed import` keeps the feed scans read (None: no feed)."""
+        if self.scan_feed_dir is not None:
+            return self.scan_feed_dir
+        return self.data_dir / "scan-feed" if self.data_dir is not None else None
 
     @property
     def database(self) -> str:

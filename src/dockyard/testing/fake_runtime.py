@@ -31,6 +31,7 @@ import itertools
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from dockyard.agent.runtime.log_frames import format_timestamp, timestamp_ns
 from dockyard.agent.runtime.protocol import (
     ContainerNotFound,
     ContainerRuntime,
@@ -38,6 +39,7 @@ from dockyard.agent.runtime.protocol import (
     ContainerState,
     ExitStatus,
     ImageNotFound,
+    LogFrame,
     RegistryAuth,
     RuntimeError_,
     RuntimeEvent,
@@ -325,6 +327,27 @@ class FakeRuntime:
             for at, line in container.log[index:]:
                 if since is None or at >= since:
                     yield line
+            index = len(container.log)
+            if not (follow and container.running):
+                return
+            await changed.wait()
+
+    def log_frames(
+        self, container_id: str, *, since: str | None = None, follow: bool = False
+    ) -> AsyncIterator[LogFrame]:
+        return self._log_frames(self._get(container_id), since, follow)
+
+    async def _log_frames(
+        self, container: FakeContainer, since: str | None, follow: bool
+    ) -> AsyncIterator[LogFrame]:
+        start = timestamp_ns(since) if since else None
+        index = 0
+        while True:
+            changed = container.changed
+            for at, line in container.log[index:]:
+                ns = round(at * 1_000_000_000)
+                if start is None or ns >= start:
+                    yield LogFrame(format_timestamp(ns), 1, line + b"\n")
             index = len(container.log)
             if not (follow and container.running):
                 return

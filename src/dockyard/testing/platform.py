@@ -12,6 +12,7 @@ them all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -133,6 +134,12 @@ class Platform:
         for agent in self.agents:
             agent.stop()
         self.stop_server()
+        # The load balancers' HAProxy outlives a server by design (it keeps serving across a
+        # restart); a test platform's goes with it.
+        pidfile = self.workdir / "server" / "lb" / "haproxy.pid"
+        if pidfile.exists():
+            with contextlib.suppress(ValueError, OSError):
+                os.kill(int(pidfile.read_text().split()[0]), signal.SIGTERM)
         ids = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label={self.label}"],
             capture_output=True,

@@ -25,12 +25,14 @@ from dockyard.agent.runtime._docker_client import DockerClient, iter_json_stream
 from dockyard.agent.runtime._docker_convert import container_state, create_body, runtime_event, since_param
 from dockyard.agent.runtime._docker_images import DockerImages, quote_name
 from dockyard.agent.runtime._docker_logs import LogDemuxer
+from dockyard.agent.runtime.log_frames import read_frames
 from dockyard.agent.runtime.protocol import (
     ContainerNotFound,
     ContainerRuntime,
     ContainerSpec,
     ContainerState,
     ExitStatus,
+    LogFrame,
     RegistryAuth,
     RuntimeError_,
     RuntimeEvent,
@@ -242,6 +244,12 @@ class DockerRuntime:
                 pass
         for line in demuxer.flush():
             yield line
+
+    def log_frames(
+        self, container_id: str, *, since: str | None = None, follow: bool = False
+    ) -> AsyncIterator[LogFrame]:
+        """Timestamped output messages (for awslogs shipping; see `log_frames`)."""
+        return self._until_closed(read_frames(self._client, container_id, since=since, follow=follow))
 
     async def stats(self, container_id: str) -> Mapping[str, Any]:
         _, doc = await self._client.call(

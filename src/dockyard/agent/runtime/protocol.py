@@ -26,6 +26,7 @@ __all__ = [
     "ImageNotFound",
     "ContainerNotFound",
     "PortInUse",
+    "LogFrame",
 ]
 
 
@@ -183,6 +184,15 @@ class RuntimeEvent:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class LogFrame:
+    """One message of a container's output, as the engine logged it (for log shipping)."""
+
+    timestamp: str  # when the engine logged it: RFC 3339 with nanoseconds, UTC
+    stream: int  # 1 stdout, 2 stderr
+    data: bytes  # a line with its "\n", or one part of a long line (without)
+
+
 class ContainerRuntime(Protocol):
     async def version(self) -> Mapping[str, Any]:
         """Engine version facts (`Version`, `ApiVersion`, `Os`, `Arch`...)."""
@@ -247,6 +257,12 @@ class ContainerRuntime(Protocol):
         self, container_id: str, *, since: float | None = None, follow: bool = False
     ) -> AsyncIterator[bytes]:
         """Raw output lines (stdout and stderr) of a container."""
+        ...
+
+    def log_frames(
+        self, container_id: str, *, since: str | None = None, follow: bool = False
+    ) -> AsyncIterator[LogFrame]:
+        """Timestamped output messages from `since` (an RFC 3339 time, inclusive) on (awslogs)."""
         ...
 
     async def stats(self, container_id: str) -> Mapping[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from dockyard.aws.protocol.base import HttpRequest, HttpResponse
+from dockyard.aws.protocol.base import HttpRequest, HttpResponse, serialize_shape
 from dockyard.aws.protocol.validate import validate
 from dockyard.core.errors import AwsError, SerializationException, UnknownOperationException
 
@@ -50,7 +50,7 @@ class JsonProtocol:
         self, result: Mapping[str, Any], operation: OperationModel, *, request_id: str
     ) -> HttpResponse:
         shape = operation.output_shape
-        payload = _serialize(shape, result) if shape is not None else {}
+        payload = serialize_shape(shape, result, _scalar) if shape is not None else {}
         return HttpResponse(200, _dumps(payload), self._headers(operation.service_model, request_id))
 
     def serialize_error(self, error: AwsError, service: ServiceModel, *, request_id: str) -> HttpResponse:
@@ -92,21 +92,10 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
-def _serialize(shape: Shape, value: Any) -> Any:
-    kind = shape.type_name
-    if kind == "structure":
-        out = {}
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is not None:
-                out[name] = _serialize(member, item)
-        return out
-    if kind == "list":
-        return [_serialize(shape.member, item) for item in value]
-    if kind == "map":
-        return {k: _serialize(shape.value, v) for k, v in value.items()}
-    if kind == "timestamp":
+def _scalar(shape: Shape, value: Any) -> Any:
+    """Timestamps as epoch seconds, blobs as base64 (awsJson)."""
+    if shape.type_name == "timestamp":
         return value.timestamp() if isinstance(value, datetime) else value
-    if kind == "blob":
+    if shape.type_name == "blob":
         return base64.b64encode(value).decode() if isinstance(value, bytes) else value
     return value

@@ -65,6 +65,7 @@ def _java_str(value: Any) -> str:
     return str(value)
 
 
+_SPECIAL_FLOATS = ("NaN", "Infinity", "-Infinity")
 _HIDDEN = object()  # stands for a sensitive member's value, which messages leave out
 
 
@@ -155,6 +156,8 @@ def _value(shape: Shape, value: Any, path: str, errors: list[str]) -> Any:
         _range(shape, value, path, errors)
         return value
     if kind in ("float", "double"):
+        if isinstance(value, str) and value in _SPECIAL_FLOATS:
+            return float(value)  # awsJson spells NaN and the infinities as strings
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SerializationException(_type_message(value, kind))
         _range(shape, value, path, errors)

@@ -11,6 +11,7 @@ from typing import Any
 from dockyard.core.arns import parse_arn
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
+from dockyard.services.ecs.service_targets import agent_desired_status
 from dockyard.store import Conflict, Key, Put
 
 __all__ = ["work_items", "work_item", "heartbeat", "instance_key"]
@@ -27,7 +28,7 @@ def work_item(task: dict[str, Any]) -> dict[str, Any]:
         "clusterArn": task["clusterArn"],
         "region": internal.get("region"),
         "accountId": internal.get("accountId"),
-        "desiredStatus": task["desiredStatus"],
+        "desiredStatus": agent_desired_status(task),  # RUNNING while its targets drain
         "lastStatus": task.get("lastStatus"),
         "launchType": task.get("launchType"),
         "availabilityZone": task.get("availabilityZone"),

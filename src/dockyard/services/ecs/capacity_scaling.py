@@ -6,13 +6,14 @@ observation -> rooms: each instance of the group that counts (N): an ACTIVE cont
                with what it has left, a DRAINING one with nothing, one not registered yet empty
                at the size of the group's instance type; busy = runs a non-daemon task
             -> needs: the provider's tasks waiting in PROVISIONING
-M = instances_needed(rooms, needs), CPR = M / N * 100   -> a datapoint (capacity_metrics.py)
+M = instances_needed(rooms, needs), CPR = M / N * 100   -> a CloudWatch datapoint (AWS/ECS/ManagedScaling)
 decide(M, N, desired, min/max size, targetCapacity, step sizes, warm-up, datapoints below)
    -> SetDesiredCapacity (Auto Scaling's operation) when it changes
 ```
 The step's memory — when the last scale-out happened (warm-up) and how many datapoints in a row
 were below the target (scale-in needs `scale_in_datapoints` of them) — lives in the provider
-document (`dockyard.scaling`), written with the datapoint.
+document (`dockyard.scaling`). The datapoint goes to CloudWatch through the server's in-process
+metrics seam (`Peers.metrics`), where GetMetricStatistics and alarms read it.
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ from dockyard.scheduler.capacity_reservation import (
     reservation,
 )
 from dockyard.services.ecs.capacity_groups import group_instance_type, set_desired_capacity
-from dockyard.services.ecs.capacity_metrics import datapoint, expired
 from dockyard.services.ecs.capacity_observe import Observation
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.instance_resources import remaining
-from dockyard.store import Put, Versioned, Write
+from dockyard.store import Put, Versioned
 
 __all__ = ["ScalingStep", "scaling_step"]
 
 log = logging.getLogger(__name__)
 
-_PRUNE_EVERY = 60  # datapoints between two prunings of a series
+NAMESPACE = "AWS/ECS/ManagedScaling"
+METRIC_NAME = "CapacityProviderReservation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,6 @@ async def scaling_step(
     state = doc["dockyard"].setdefault("scaling", {})
     target = int(scaling["targetCapacity"])
     state["below"] = int(state.get("below", 0)) + 1 if value < target else 0
-    state["datapoints"] = int(state.get("datapoints", 0)) + 1
     group = seen.group
     new = decide(
         ScalingInput(
@@ -129,20 +129,11 @@ async def scaling_step(
             if new > int(group["DesiredCapacity"]):
                 state["scaledOutAt"] = now
             state["below"] = 0
-    writes: list[Write] = [
-        datapoint(
-            ctx.account_id, ctx.region, cluster=seen.cluster, provider=seen.provider, value=value, now=now
-        ),
-        Put(provider.key, doc, expected_revision=provider.revision),
-    ]
-    if state["datapoints"] % _PRUNE_EVERY == 0:
-        writes += await expired(
-            ecs.store,
-            ctx.account_id,
-            ctx.region,
-            cluster=seen.cluster,
-            provider=seen.provider,
-            before=now - settings.metric_retention,
-        )
-    await ecs.store.commit(writes)
+    await ecs.store.commit([Put(provider.key, doc, expected_revision=provider.revision)])
+    if ecs.peers.metrics is not None:
+        await ecs.peers.metrics.put(
+            ctx.account_id, ctx.region, NAMESPACE, METRIC_NAME,
+            {"ClusterName": seen.cluster, "CapacityProviderName": seen.provider},
+            value=value, unit="Percent", timestamp=now,
+        )  # fmt: skip
     return ScalingStep(needed, running, value, new)

@@ -1,16 +1,36 @@
 """What ECS handlers are given: the store, the clock, id generation, settings, and the other
-services' operations ECS calls (`Peers`: Auto Scaling and EC2, in process, bound by the server)."""
+services' operations ECS calls (`Peers`: Auto Scaling, EC2, Elastic Load Balancing and CloudWatch's
+metrics, in process, bound by the server)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from dockyard.aws.local_client import LocalClient
 from dockyard.core.clock import Clock
 from dockyard.core.ids import IdGenerator
 from dockyard.store import Store
 
-__all__ = ["Ecs", "EcsSettings", "CapacitySettings", "Peers"]
+__all__ = ["Ecs", "EcsSettings", "CapacitySettings", "MetricSink", "Peers"]
+
+
+class MetricSink(Protocol):
+    """Publishes one datapoint of an `AWS/*` metric (CloudWatch's `Metrics.put`)."""
+
+    async def put(
+        self,
+        account_id: str,
+        region: str,
+        namespace: str,
+        name: str,
+        dimensions: Mapping[str, str],
+        *,
+        value: float | None = None,
+        unit: str = "None",
+        timestamp: float | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +47,6 @@ class CapacitySettings:
     provisioning_retry: float = 15.0
     # How long a task waits in PROVISIONING before it stops (ECS: "between 10 and 30 minutes").
     provisioning_timeout: float = 1800.0
-    # How long recorded CapacityProviderReservation datapoints are kept (CloudWatch: 15 days).
-    metric_retention: float = 15 * 24 * 3600.0
 
 
 @dataclass(slots=True)
@@ -37,6 +55,8 @@ class Peers:
 
     autoscaling: LocalClient | None = None
     ec2: LocalClient | None = None
+    elbv2: LocalClient | None = None
+    metrics: MetricSink | None = None  # CloudWatch's in-process publishing of AWS/* metrics
 
 
 @dataclass(frozen=True, slots=True)

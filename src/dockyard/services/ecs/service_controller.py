@@ -5,8 +5,10 @@ change of a service ----------------------------> its key
 change of a task (label service=<cluster>/<name>) -> that service's key
 change of a container instance -------------------> the keys of the cluster's services that
                                                     place on instances (DRAINING, DAEMON)
+change of a target group's targets or health ------> the services behind it
 reconcile(key):
    read    the service, its tasks (STOPPED ones too), the cluster's instances if it uses them
+   targets register / deregister / drain load-balanced tasks; their target health
    plan    scheduler.service_plan.plan(state)                  pure: starts, stops, observations
    record  ServicePass: failures, circuit breaker, completion, events, stops -> one commit
    launch  launch_service_tasks: new tasks + the service's "has started" event -> one commit
@@ -22,22 +24,27 @@ A deleted service (INACTIVE) is purged `inactive_service_retention` seconds late
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.controllers.reconciler import DONE, Requeue
-from dockyard.core.errors import TemporaryError
+from dockyard.core.errors import AwsError, TemporaryError
 from dockyard.scheduler.service_plan import plan as compute_plan
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
 from dockyard.services.ecs.service_documents import SERVICE, internal
 from dockyard.services.ecs.service_launch import launch_service_tasks
 from dockyard.services.ecs.service_pass import ServicePass
-from dockyard.services.ecs.service_state import build_state, read_observed, uses_instances
+from dockyard.services.ecs.service_state import Observed, build_state, read_observed, uses_instances
+from dockyard.services.ecs.service_targets import TargetSync
 from dockyard.store import Change, Conflict, Key
 
 __all__ = ["ServiceController", "scheduler_context"]
 
 Scope = tuple[str, str, str]  # account, region, cluster
+# Elastic Load Balancing's documents whose changes concern a service's tasks (named by the target
+# group's ARN): the registered targets, and their health as the data plane sees it.
+TARGET_KINDS = frozenset({"elbv2/targets", "elbv2/target-health"})
 
 
 def scheduler_context(key: Key, request_id: str) -> RequestContext:
@@ -60,6 +67,9 @@ class ServiceController:
         self._ecs = ecs
         # Services that place on container instances, by cluster: an instance change wakes them.
         self._on_instances: dict[Scope, set[Key]] = {}
+        # Services behind load balancers, by target group ARN: a change of its targets or their
+        # health wakes them.
+        self._on_groups: dict[str, set[Key]] = {}
 
     def triggers(self, change: Change) -> Iterable[Key]:
         key = change.key
@@ -70,6 +80,8 @@ class ServiceController:
         if key.kind == CONTAINER_INSTANCE:
             scope = (key.account_id, key.region, key.name.split("/", 1)[0])
             return list(self._on_instances.get(scope, ()))
+        if key.kind in TARGET_KINDS:  # Elastic Load Balancing's events: targets or their health
+            return list(self._on_groups.get(key.name, ()))
         return []
 
     def _remember(self, key: Key, watching: bool) -> None:
@@ -92,7 +104,18 @@ class ServiceController:
             return await self._purge(key, current.revision, float(internal(service).get("inactiveAt", now)))
         self._remember(key, uses_instances(service))
         observed = await read_observed(self._ecs, key, service)
+        targets = None
+        if service.get("loadBalancers"):
+            targets, observed = await self._sync_targets(key, service, observed)
+        self._remember_groups(key, targets.groups if targets is not None else [])
         run = ServicePass(self._ecs, current, observed.tasks)
+        if targets is not None:
+            for message in targets.events:
+                run.post(message)
+            for versioned in observed.tasks:
+                health = targets.health_of(versioned.value)
+                if health is not None and health.reason:
+                    run.lb_reasons[versioned.value["taskArn"]] = health.reason
         try:
             await run.begin()
             await run.count_failures()
@@ -100,7 +123,7 @@ class ServiceController:
                 await run.flush()
                 return Requeue(after=0)
             run.report_impaired()
-            plan = compute_plan(build_state(self._ecs, run.doc, observed, now=now))
+            plan = compute_plan(build_state(self._ecs, run.doc, observed, now=now, targets=targets))
             await run.settle(plan)
             await run.stop(plan.stops)
             await run.flush()
@@ -111,6 +134,34 @@ class ServiceController:
             retry = await launch_service_tasks(run, scheduler_context(key, self._ecs.ids.uuid()), plan)
         waits = [w for w in (plan.requeue_after, retry) if w is not None]
         return Requeue(after=min(waits)) if waits else DONE
+
+    async def _sync_targets(
+        self, key: Key, service: dict[str, Any], observed: Observed
+    ) -> tuple[TargetSync, Observed]:
+        """Register RUNNING tasks, deregister stopping ones, finish draining (one commit), then
+        read their target health for this pass."""
+        targets = TargetSync(self._ecs, key, service)
+        await targets.observe_health()
+        try:
+            writes = await targets.step(observed.tasks)
+        except AwsError as exc:
+            raise TemporaryError(f"Elastic Load Balancing refused a target change: {exc}", delay=5.0) from exc
+        if writes:
+            try:
+                await self._ecs.store.commit(writes)
+            except Conflict as exc:
+                raise TemporaryError("a task changed while its targets were updated", delay=0.0) from exc
+            observed = await read_observed(self._ecs, key, service)
+            await targets.observe_health()
+        return targets, observed
+
+    def _remember_groups(self, key: Key, groups: list[str]) -> None:
+        for group in list(self._on_groups):
+            self._on_groups[group].discard(key)
+            if not self._on_groups[group]:
+                del self._on_groups[group]
+        for group in groups:
+            self._on_groups.setdefault(group, set()).add(key)
 
     async def _purge(self, key: Key, revision: int, inactive_at: float) -> Requeue:
         remaining = inactive_at + self._ecs.settings.inactive_service_retention - self._ecs.clock.now()

@@ -28,6 +28,9 @@ __all__ = [
     "deployment_blocked",
     "start_impaired",
     "daemon_constraint_violated",
+    "registered_targets",
+    "deregistered_targets",
+    "unhealthy_in_target_group",
 ]
 
 MAX_EVENTS = 100
@@ -112,4 +115,19 @@ def daemon_constraint_violated(name: str, task_ids: Sequence[str]) -> str:
     return (
         f"(service {name}) stopped {len(task_ids)} tasks that no longer satisfy the service's placement "
         f"constraints: {_tasks(task_ids)}."
+    )
+
+
+def registered_targets(name: str, count: int, target_group: str) -> str:
+    return f"(service {name}) registered {count} targets in (target-group {target_group})"
+
+
+def deregistered_targets(name: str, count: int, target_group: str) -> str:
+    return f"(service {name}) deregistered {count} targets in (target-group {target_group})"
+
+
+def unhealthy_in_target_group(name: str, task_id: str, target_group: str, reason: str) -> str:
+    return (
+        f"(service {name}) (task {task_id}) is unhealthy in (target-group {target_group}) "
+        f"due to (reason {reason})."
     )

@@ -59,6 +59,8 @@ def backoff_delay(failures: int) -> float:
 def stop_reason(stop: Stop) -> str:
     if stop.kind == StopKind.UNHEALTHY:
         return "Task failed container health checks"
+    if stop.kind == StopKind.ELB_UNHEALTHY:
+        return f"Task failed ELB health checks in (target-group {stop.target_group})"
     return f"Scaling activity initiated by (deployment {stop.deployment})"
 
 
@@ -73,6 +75,8 @@ class ServicePass:
         self._sds: dict[str, tuple[Versioned, dict[str, Any]]] = {}
         self.name = str(self.doc["serviceName"])
         self._impaired = False
+        # Why a task's target is unhealthy (ELB's TargetHealth description), by task ARN.
+        self.lb_reasons: dict[str, str] = {}
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -354,8 +358,13 @@ class ServicePass:
                 self.writes.append(event)
             task_id = stop.arn.rsplit("/", 1)[-1]
             stopped.append(task_id)
-            if stop.kind == StopKind.UNHEALTHY:
-                self.post(messages.failed_health_checks(self.name, task_id))
+            if stop.kind in (StopKind.UNHEALTHY, StopKind.ELB_UNHEALTHY):
+                if stop.kind == StopKind.UNHEALTHY:
+                    self.post(messages.failed_health_checks(self.name, task_id))
+                else:
+                    reason = self.lb_reasons.get(stop.arn, "Health checks failed")
+                    group = str(stop.target_group)
+                    self.post(messages.unhealthy_in_target_group(self.name, task_id, group, reason))
                 if stop.deployment == head["id"]:
                     unhealthy.append(task_id)
         if unhealthy:

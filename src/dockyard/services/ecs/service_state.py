@@ -32,6 +32,7 @@ from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.instance_resources import demand_from_record, node_view
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
 from dockyard.services.ecs.service_documents import internal, primary
+from dockyard.services.ecs.service_targets import TargetHealth, TargetSync
 from dockyard.store import Key, Versioned
 
 __all__ = ["Observed", "read_observed", "service_task", "build_state", "uses_instances", "constraints_of"]
@@ -80,7 +81,7 @@ def _health_checked(task: Mapping[str, Any]) -> bool:
     return any(c.get("essential", True) and c.get("healthCheck") for c in definitions)
 
 
-def service_task(task: Mapping[str, Any]) -> ServiceTask:
+def service_task(task: Mapping[str, Any], lb: TargetHealth | None = None) -> ServiceTask:
     reserved = task.get("dockyard", {}).get("reserved")
     return ServiceTask(
         arn=str(task["taskArn"]),
@@ -96,6 +97,8 @@ def service_task(task: Mapping[str, Any]) -> ServiceTask:
         availability_zone=task.get("availabilityZone"),
         resources=demand_from_record(reserved) if reserved else Resources(),
         capacity_provider=task.get("capacityProviderName"),
+        lb_health=lb.status if lb is not None else None,
+        lb_group=lb.group if lb is not None else None,
     )
 
 
@@ -111,7 +114,14 @@ def constraints_of(service: Mapping[str, Any]) -> tuple[Constraint, ...]:
         return ()
 
 
-def build_state(ecs: Ecs, service: Mapping[str, Any], observed: Observed, *, now: float) -> ServiceState:
+def build_state(
+    ecs: Ecs,
+    service: Mapping[str, Any],
+    observed: Observed,
+    *,
+    now: float,
+    targets: TargetSync | None = None,
+) -> ServiceState:
     settings = ecs.settings
     head = primary(service)
     config = service.get("deploymentConfiguration", {})
@@ -133,7 +143,10 @@ def build_state(ecs: Ecs, service: Mapping[str, Any], observed: Observed, *, now
         now=now,
         primary=head["id"],
         desired=int(service.get("desiredCount", 0)),
-        tasks=tuple(service_task(t.value) for t in observed.tasks),
+        tasks=tuple(
+            service_task(t.value, targets.health_of(t.value) if targets is not None else None)
+            for t in observed.tasks
+        ),
         scheduling=scheduling,
         minimum_healthy_percent=int(config.get("minimumHealthyPercent", 100)),
         maximum_percent=int(config.get("maximumPercent", 200)),

@@ -176,7 +176,8 @@ def check_grace_period(value: int | None) -> None:
 
 
 def check_load_balancers(load_balancers: list[Mapping[str, Any]], td: Mapping[str, Any]) -> None:
-    """Shape first (as ECS checks it against the task definition), then the target group."""
+    """The shape, as ECS checks it against the task definition (the target groups themselves are
+    checked with Elastic Load Balancing: `service_targets.check_target_groups`)."""
     if not load_balancers:
         return
     if len(load_balancers) > 5:
@@ -199,16 +200,12 @@ def check_load_balancers(load_balancers: list[Mapping[str, Any]], td: Mapping[st
             raise errors.InvalidParameterException(
                 f"The container {name} did not have a container port {port} defined."
             )
-    first = load_balancers[0]
-    if first.get("targetGroupArn"):
-        raise errors.InvalidParameterException(
-            "Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS "
-            "service role being passed has the proper permissions."
-        )
-    raise errors.InvalidParameterException(
-        "Unable to assume role and validate the listeners configured on your load balancer. Please "
-        "verify that the ECS service role being passed has the proper permissions."
-    )
+    for item in load_balancers:
+        if item.get("loadBalancerName") and not item.get("targetGroupArn"):
+            raise errors.InvalidParameterException(
+                "Classic Load Balancers are not supported: use targetGroupArn with an Application or "
+                "Network Load Balancer."
+            )
 
 
 def check_service_registries(registries: list[Mapping[str, Any]]) -> None:

@@ -35,6 +35,7 @@ from dockyard.services.ecs.service_documents import (
     task_counts,
 )
 from dockyard.services.ecs.service_rollout import new_deployment, source_revisions, spec_of, stop_previous
+from dockyard.services.ecs.service_targets import check_target_groups
 from dockyard.services.ecs.service_validation import (
     DAEMON_DESIRED_COUNT,
     capacity_choice,
@@ -138,6 +139,9 @@ async def create_service(ecs: Ecs, ctx: RequestContext, request: dict[str, Any])
             spec[field] = request[field]
     launch = await validated_launch(ecs, ctx, cluster["clusterName"], spec)
     finish_spec(spec, launch, request.get("platformVersion"))
+    if spec.get("loadBalancers"):
+        network_mode = str(launch.task_definition.get("networkMode") or "bridge")
+        await check_target_groups(ecs, ctx.account_id, ctx.region, spec["loadBalancers"], network_mode)
     check_grace_period(request.get("healthCheckGracePeriodSeconds"))
     config = deployment_configuration(request.get("deploymentConfiguration"), None, scheduling)
     tags = list(request.get("tags") or [])
@@ -247,6 +251,9 @@ async def _updated(
         )
     launch = await validated_launch(ecs, ctx, cluster["clusterName"], spec)
     finish_spec(spec, launch, request.get("platformVersion"))
+    if spec.get("loadBalancers"):
+        network_mode = str(launch.task_definition.get("networkMode") or "bridge")
+        await check_target_groups(ecs, ctx.account_id, ctx.region, spec["loadBalancers"], network_mode)
     doc["deploymentConfiguration"] = deployment_configuration(
         request.get("deploymentConfiguration"), service.get("deploymentConfiguration"), scheduling
     )
