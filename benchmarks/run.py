@@ -19,10 +19,12 @@ from collections.abc import Callable, Sequence
 import bench_api_latency
 import bench_idle_memory
 import bench_lb
+import bench_lb_deploy
 import bench_logs
 import bench_registry
 import bench_run_task
 import bench_service
+import bench_telemetry
 from _common import Result, format_results
 
 __all__ = ["BENCHMARKS", "main"]
@@ -46,6 +48,8 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Result]], Callable[[], list[Result
         lambda: bench_lb.run(seconds=5.0, rounds=3)[0],
         lambda: bench_lb.run(seconds=1.0, rounds=1)[0],
     ),
+    "lb-deploy": (lambda: bench_lb_deploy.run(rounds=2), lambda: bench_lb_deploy.run(rounds=1)),
+    "telemetry": (lambda: bench_telemetry.run(rounds=5), lambda: bench_telemetry.run(rounds=1)),
     "logs": (lambda: bench_logs.run(lines=200_000, rounds=3), lambda: bench_logs.run(lines=5_000, rounds=1)),
     "registry": (
         lambda: bench_registry.run(rounds=6, docker_rounds=2, large_rounds=2, requests=2000),

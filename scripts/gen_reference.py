@@ -168,6 +168,17 @@ SERVICES: dict[str, Service] = {
             "see [the registry](../registry.md) for repository URIs, logging in and storage.",
         ),
     ),
+    "ecr-public": Service(
+        "ecr-public",
+        "Amazon ECR Public",
+        "dockyard.services.ecrpublic",
+        "https://docs.aws.amazon.com/AmazonECRPublic/latest/APIReference/API_{}.html",
+        (
+            "Public repositories live in the same catalog and blob store as private ones, in each",
+            "account's public registry, and are pulled without credentials from the public host; see",
+            "[public repositories](../registry.md#public-repositories) for URIs, aliases and logging in.",
+        ),
+    ),
     "logs": Service(
         "logs",
         "Amazon CloudWatch Logs",
@@ -177,6 +188,17 @@ SERVICES: dict[str, Service] = {
             "Log groups are documents of the store; streams and events live in an SQLite file of",
             "their own beside it (`logs.db` in the data directory). Tasks whose containers use the",
             "`awslogs` driver ship their output here through the agent; see [logs](../logs.md).",
+        ),
+    ),
+    "acm": Service(
+        "acm",
+        "AWS Certificate Manager",
+        "dockyard.services.acm",
+        "https://docs.aws.amazon.com/acm/latest/APIReference/API_{}.html",
+        (
+            "Imported certificates only (requesting one needs a public CA). Private keys are sealed at",
+            "rest and leave ACM only for the load balancer data plane, which serves them on HTTPS",
+            "listeners; see [load balancing](../load-balancing.md).",
         ),
     ),
 }

@@ -29,10 +29,12 @@ MODULES = (
     "bench_api_latency",
     "bench_idle_memory",
     "bench_lb",
+    "bench_lb_deploy",
     "bench_logs",
     "bench_registry",
     "bench_run_task",
     "bench_service",
+    "bench_telemetry",
     "run",
 )
 
@@ -206,6 +208,8 @@ def test_the_runner_knows_every_benchmark(bench: dict[str, ModuleType]) -> None:
         "run-task",
         "service",
         "load-balancer",
+        "lb-deploy",
+        "telemetry",
         "logs",
         "registry",
     }
@@ -215,10 +219,12 @@ def test_the_runner_knows_every_benchmark(bench: dict[str, ModuleType]) -> None:
         "bench_api_latency",
         "bench_idle_memory",
         "bench_lb",
+        "bench_lb_deploy",
         "bench_logs",
         "bench_registry",
         "bench_run_task",
         "bench_service",
+        "bench_telemetry",
     ):
         with pytest.raises(SystemExit) as exited:
             bench[name].main(["--help"])

@@ -116,3 +116,24 @@ async def test_tasks_of_a_deregistered_instance_are_recorded_stopped() -> None:
     assert stopped["stopCode"] == "TerminationNotice"
     assert stopped["stoppedReason"] == f"Container instance {arn} was deregistered."
     assert await ecs.store.find("ecs:task", "node", arn) == []
+
+
+def test_cancel_all_ends_a_task_that_swallowed_its_cancellation() -> None:
+    from dockyard.controllers.runner import cancel_all
+
+    async def stubborn(ready: asyncio.Event) -> None:
+        try:
+            ready.set()
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # as Python 3.11's wait_for may do: the cancellation is lost...
+        await asyncio.sleep(3600)  # ...and the loop waits again
+
+    async def scenario() -> bool:
+        ready = asyncio.Event()
+        task = asyncio.create_task(stubborn(ready))
+        await ready.wait()
+        await asyncio.wait_for(cancel_all([task]), timeout=10)
+        return task.cancelled()
+
+    assert asyncio.run(scenario())

@@ -50,9 +50,11 @@ SERVICES = (
     "autoscaling",
     "elbv2",
     "ecr",
+    "ecr-public",
     "application-autoscaling",
     "cloudwatch",
     "logs",
+    "acm",
 )
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from dockyard.controllers.reconciler import Reconciler
 from dockyard.controllers.workqueue import WorkQueue
@@ -20,7 +21,7 @@ from dockyard.core.clock import Clock
 from dockyard.core.errors import PermanentError
 from dockyard.store import Change, Store
 
-__all__ = ["ControllerRunner"]
+__all__ = ["ControllerRunner", "cancel_all"]
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,7 @@ class ControllerRunner:
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(self._tasks)
         self._tasks.clear()
 
     def _on_changes(self, changes: Sequence[Change]) -> None:
@@ -89,3 +86,18 @@ class ControllerRunner:
                 queue.done(key, error=exc)
             else:
                 queue.done(key, requeue_after=result.after)
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait until every one has ended. Python 3.11's `wait_for` can swallow a
+    cancellation that lands just as its awaitable finishes, and a loop then goes back to waiting:
+    so cancel again, once a second, until they are all done."""
+    tasks = list(tasks)
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -3,7 +3,9 @@
 ```
 global     master-worker; admin socket with `expose-fd listeners` (hitless reloads); server-state-file
 defaults   ALB's timeouts (connect 10 s, idle 60 s), retries 0, ALB's error pages (Server: awselb/2.0)
-frontend   one per served listener, bound on the load balancer's own address (frontend.py)
+frontend   one per served listener, bound on the load balancer's own address (frontend.py);
+           HTTPS/TLS listeners bind with `ssl crt <their certificate bundle>` (certificates.py)
+           and a minimum TLS version from their SSL policy
 frontend   localhost.<port>: 127.0.0.1:<port>, by Host header to a listener (curl resolves
            *.localhost to 127.0.0.1 itself); relayed over a unix socket with the PROXY protocol
            so the listener still sees the client's address
@@ -82,6 +84,10 @@ class Paths:
     def error_page(self, status: int) -> Path:
         return self.directory / "errors" / f"{status}.html"
 
+    @property
+    def certificates(self) -> Path:
+        return self.directory / "certs"
+
 
 @dataclass(frozen=True, slots=True)
 class Selection:
@@ -91,6 +97,7 @@ class Selection:
     relays: frozenset[int] = frozenset()  # ports to bind on 127.0.0.1 for *.localhost names
     servers: Mapping[str, frozenset[str]] = field(default_factory=dict)  # backend -> server names
     held: frozenset[str] = frozenset()  # "backend/server" written `disabled` (MAINT until admitted)
+    certificates: Mapping[str, Path] = field(default_factory=dict)  # TLS listener ARN -> PEM bundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +109,23 @@ class Rendered:
     backends: Mapping[str, TargetGroup]  # backend name -> its target group
 
 
+_SERVABLE = (("application", "HTTP"), ("application", "HTTPS"), ("network", "TCP"), ("network", "TLS"))
+
+
 def servable(lb: LoadBalancer, listener: Listener) -> bool:
-    """Plain HTTP listeners of ALBs and TCP listeners of NLBs (no certificates, no UDP here)."""
-    return (lb.type, listener.protocol) in (("application", "HTTP"), ("network", "TCP"))
+    """HTTP(S) listeners of ALBs and TCP/TLS listeners of NLBs (no UDP here); TLS ones need a
+    certificate to bind with."""
+    return (lb.type, listener.protocol) in _SERVABLE and (
+        not listener.tls or listener.certificate is not None
+    )
+
+
+def _min_tls(policy: str) -> str:
+    """The lowest protocol version an SSL policy accepts (ELBSecurityPolicy-TLS13-1-2-2021-06: 1.2)."""
+    for marker, version in (("-1-3-", "TLSv1.3"), ("-1-2-", "TLSv1.2"), ("-1-1-", "TLSv1.1")):
+        if marker in policy.replace("TLS13", ""):
+            return version
+    return "TLSv1.0"
 
 
 def _address(address: str, port: int) -> str:
@@ -229,14 +250,22 @@ class _Renderer:
             (lb, listener)
             for lb in self.model.load_balancers
             for listener in lb.listeners
-            if servable(lb, listener) and (wanted is None or listener.arn in wanted)
+            if servable(lb, listener)
+            and (wanted is None or listener.arn in wanted)
+            and (not listener.tls or listener.arn in self.selection.certificates)
         ]
 
     def frontend(self, lb: LoadBalancer, listener: Listener) -> list[str]:
         bind = _address(lb.address, listener.port)
         self.binds.add(bind)
-        lines = [f"frontend {listener.frontend}", f"    mode {listener.mode}", f"    bind {bind}"]
-        if listener.mode == "http" and listener.port in self.selection.relays:
+        tls = ""
+        if listener.tls:
+            pem = quote(str(self.selection.certificates[listener.arn]))
+            tls = f" ssl crt {pem} ssl-min-ver {_min_tls(listener.ssl_policy)}"
+            if listener.mode == "http" and lb.attribute("routing.http2.enabled", "true") == "true":
+                tls += " alpn h2,http/1.1"
+        lines = [f"frontend {listener.frontend}", f"    mode {listener.mode}", f"    bind {bind}{tls}"]
+        if listener.mode == "http" and not listener.tls and listener.port in self.selection.relays:
             relay = self.paths.relay_socket(listener.frontend)
             lines.append(f"    bind unix@{relay} accept-proxy mode 600")
         lines.append(f"    timeout client {lb.idle_timeout}s")
@@ -253,7 +282,11 @@ class _Renderer:
     def relays(self, served: list[tuple[LoadBalancer, Listener]]) -> list[str]:
         lines: list[str] = []
         for port in sorted(self.selection.relays):
-            here = [(lb, li) for lb, li in served if li.port == port and li.mode == "http" and lb.dns_name]
+            here = [
+                (lb, li)
+                for lb, li in served
+                if li.port == port and li.mode == "http" and not li.tls and lb.dns_name
+            ]
             if not here:
                 continue
             self.binds.add(f"127.0.0.1:{port}")
@@ -299,7 +332,11 @@ def render(model: Model, paths: Paths, selection: Selection | None = None) -> Re
     body = "\n".join(lines) + "\n"
     if selection.servers or selection.held:
         lines = _Renderer(
-            model, paths, Selection(listeners=selection.listeners, relays=selection.relays)
+            model,
+            paths,
+            Selection(
+                listeners=selection.listeners, relays=selection.relays, certificates=selection.certificates
+            ),
         ).render()
     structure = hashlib.sha256("\n".join(lines).encode()).hexdigest()
     header = (

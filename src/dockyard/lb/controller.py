@@ -1,10 +1,11 @@
 """The load balancer controller and health observer, and how the server builds them.
 
 ```
-elbv2/{load-balancer,listener,rule,target-group,targets} change --> key SYNC --> DataPlane.sync()
+elbv2/{load-balancer,listener,rule,target-group,targets}, certificate change --> key SYNC --> sync()
 start / every resync --> each load balancer's key --> sync unless the store has not changed since
                          and HAProxy still runs (restarted if it was killed)
 every `health_poll` seconds --> DataPlane.observe() --> elbv2/target-health
+every (clock) minute --> LbMetrics.collect() --> AWS/ApplicationELB metrics (when given a sink)
 ```
 Every change is folded into one key: the whole configuration is one HAProxy, so one reconcile
 brings it up to date (structural change -> hitless reload; target change -> runtime commands).
@@ -15,7 +16,6 @@ load balancers (the ELBv2 API still works; nothing listens).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import shutil
@@ -25,11 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.controllers.reconciler import DONE, Reconciler, Requeue
+from dockyard.controllers.runner import cancel_all
 from dockyard.core.clock import Clock
+from dockyard.lb.certificates import CertificateSource
 from dockyard.lb.config import Paths
 from dockyard.lb.dataplane import DataPlane
 from dockyard.lb.haproxy import HAProxy, HAProxyError
 from dockyard.lb.hosts import HostsFile
+from dockyard.lb.metrics import LbMetrics, MetricSink
 from dockyard.lb.model import LOAD_BALANCER, WATCHED_KINDS
 from dockyard.store import Change, Key, Store
 
@@ -64,13 +67,14 @@ class DataPlaneController:
     name = "lb-data-plane"
     kind = LOAD_BALANCER
 
-    def __init__(self, plane: DataPlane, store: Store) -> None:
+    def __init__(self, plane: DataPlane, store: Store, *, also_watch: Iterable[str] = ()) -> None:
         self._plane = plane
         self._store = store
+        self._kinds = frozenset((*WATCHED_KINDS, *also_watch))  # + certificates (re-imports)
         self._synced: int | None = None  # store revision of the last complete sync
 
     def triggers(self, change: Change) -> Iterable[Key]:
-        return [SYNC] if change.key.kind in WATCHED_KINDS else []
+        return [SYNC] if change.key.kind in self._kinds else []
 
     async def reconcile(self, key: Key) -> Requeue:
         revision = self._store.revision()
@@ -89,7 +93,16 @@ class DataPlaneController:
 class LoadBalancing:
     """The data plane the server runs: its controller, its observer loop, its HAProxy."""
 
-    def __init__(self, store: Store, clock: Clock, settings: LbSettings, binary: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        settings: LbSettings,
+        binary: str,
+        *,
+        metrics: MetricSink | None = None,
+        certificates: CertificateSource | None = None,
+    ) -> None:
         self._clock = clock
         self._settings = settings
         self._ephemeral = settings.data_dir is None
@@ -101,24 +114,40 @@ class LoadBalancing:
             HAProxy(binary, self.paths),
             HostsFile(settings.hosts_file, directory),
             relays=settings.relays,
+            certificates=certificates,
         )
-        self.controllers: list[Reconciler] = [DataPlaneController(self.plane, store)]
+        watch = [certificates.kind] if certificates is not None else []
+        self.controllers: list[Reconciler] = [DataPlaneController(self.plane, store, also_watch=watch)]
         self._store = store
         self._observer: asyncio.Task[None] | None = None
+        self.metrics = None if metrics is None else LbMetrics(self.plane, store, clock, metrics)
+        self._publisher: asyncio.Task[None] | None = None
 
     @classmethod
-    def build(cls, store: Store, clock: Clock, settings: LbSettings) -> LoadBalancing | None:
+    def build(
+        cls,
+        store: Store,
+        clock: Clock,
+        settings: LbSettings,
+        *,
+        metrics: MetricSink | None = None,
+        certificates: CertificateSource | None = None,
+    ) -> LoadBalancing | None:
+        """The data plane, publishing AWS/ApplicationELB metrics to `metrics` when given;
+        `certificates`: where HTTPS/TLS listeners' certificates and keys come from (ACM)."""
         binary = shutil.which(settings.haproxy) if settings.haproxy else None
         if binary is None:
             why = "turned off" if not settings.haproxy else f"{settings.haproxy!r} is not installed"
             log.warning("load balancers are unavailable (HAProxy %s): their listeners will not serve", why)
             return None
-        return cls(store, clock, settings, binary)
+        return cls(store, clock, settings, binary, metrics=metrics, certificates=certificates)
 
     async def start(self) -> None:
         if await self.plane.adopt() and not await self._store.list(LOAD_BALANCER):
             await self.plane.shutdown()  # left by a previous run, and nothing to serve any more
         self._observer = asyncio.create_task(self._observe(), name="lb-health-observer")
+        if self.metrics is not None:
+            self._publisher = asyncio.create_task(self.metrics.run(), name="lb-metrics")
 
     async def _observe(self) -> None:
         while True:
@@ -131,11 +160,8 @@ class LoadBalancing:
                 log.exception("load balancers: observing target health failed")
 
     async def stop(self) -> None:
-        if self._observer is not None:
-            self._observer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._observer
-            self._observer = None
+        await cancel_all(t for t in (self._observer, self._publisher) if t is not None)
+        self._observer = self._publisher = None
         if self._ephemeral:  # a server without a data directory takes its load balancers along
             await self.plane.shutdown()
             shutil.rmtree(self.paths.directory, ignore_errors=True)

@@ -1,7 +1,8 @@
 """The data plane: keep HAProxy serving the ELBv2 model, and report what its checks see.
 
 ```
-sync():   store --build_model--> model --render--> structure digest
+sync():   store --build_model--> model --certificates--> PEM files of TLS listeners (0600)
+          model --render--> structure digest
             HAProxy not running      -> install every target (checked ones `disabled`) + start,
                                         then admit them (up if they were healthy before)
             structure changed        -> render every target (new checked ones `disabled`), save
@@ -11,6 +12,7 @@ sync():   store --build_model--> model --render--> structure digest
             no listener left         -> stop HAProxy
           names -> hosts file
 observe(): show stat -> health.assess per target -> elbv2/target-health (written when changed)
+read_counters(): `show info; show stat` for the AWS/ApplicationELB metrics (metrics.py)
 ```
 A listener whose address and port some other process holds is left out (and retried) rather
 than failing every load balancer's reload.
@@ -24,13 +26,16 @@ import logging
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from dockyard.core.clock import Clock
+from dockyard.lb.certificates import CertificateSource, write_certificates
 from dockyard.lb.config import Paths, Rendered, Selection, render, servable
 from dockyard.lb.haproxy import HAProxy
 from dockyard.lb.health import TargetHealth, assess
 from dockyard.lb.hosts import HostsFile
+from dockyard.lb.metrics import COUNTERS_COMMAND, Balancer, topology
 from dockyard.lb.model import (
     LISTENER,
     LOAD_BALANCER,
@@ -75,9 +80,17 @@ class _Seen:
 
 class DataPlane:
     def __init__(
-        self, store: Store, clock: Clock, haproxy: HAProxy, hosts: HostsFile, *, relays: bool = True
+        self,
+        store: Store,
+        clock: Clock,
+        haproxy: HAProxy,
+        hosts: HostsFile,
+        *,
+        relays: bool = True,
+        certificates: CertificateSource | None = None,
     ) -> None:
         self._store = store
+        self._certificates = certificates
         self._clock = clock
         self._haproxy = haproxy
         self._hosts = hosts
@@ -89,6 +102,7 @@ class DataPlane:
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._reported: dict[Key, tuple[int, dict[str, Any]]] | None = None
         self._synced = False  # nothing to observe before the first sync
+        self._topology: tuple[Balancer, ...] = ()  # what the metrics count, as last synced
         self._serving = False  # HAProxy should be running
 
     @property
@@ -112,6 +126,7 @@ class DataPlane:
         await self._haproxy.stop()
         self._hosts.remove()
         self._structure, self._binds, self._backends = "", frozenset(), {}
+        self._topology = ()
 
     # -- sync ----------------------------------------------------------------------------------
 
@@ -127,7 +142,7 @@ class DataPlane:
             targets=[d.value for d in await store.list(TARGETS)],
         )
 
-    def _selection(self, model: Model) -> tuple[Selection, bool]:
+    def _selection(self, model: Model, certificates: Mapping[str, Path]) -> tuple[Selection, bool]:
         """The listeners that can bind and the localhost relays; whether some listener must wait."""
         listeners: set[str] = set()
         blocked = False
@@ -136,6 +151,12 @@ class DataPlane:
                 if not servable(lb, listener):
                     self._warn(
                         listener.arn, f"{listener.protocol} listeners are not served here ({listener.arn})"
+                    )
+                    continue
+                if listener.tls and listener.arn not in certificates:
+                    blocked = True
+                    self._warn(
+                        listener.arn, f"{listener.certificate} cannot be read: {listener.arn} waits for it"
                     )
                     continue
                 bind = f"{lb.address}:{listener.port}"
@@ -156,7 +177,12 @@ class DataPlane:
                 if li.arn in listeners and li.mode == "http"
             }
             relays = {p for p in ports if f"127.0.0.1:{p}" in self._binds or bindable("127.0.0.1", p)}
-        return Selection(listeners=frozenset(listeners), relays=frozenset(relays)), blocked
+        selection = Selection(
+            listeners=frozenset(listeners),
+            relays=frozenset(relays),
+            certificates={arn: path for arn, path in certificates.items() if arn in listeners},
+        )
+        return selection, blocked
 
     def _warn(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -179,9 +205,12 @@ class DataPlane:
         """Make HAProxy serve the store's model; seconds until a retry is due, None when done."""
         model = build_model(await self._documents())
         self._hosts.update({lb.dns_name: lb.address for lb in model.load_balancers if lb.dns_name})
-        selection, blocked = self._selection(model)
+        certificates = await write_certificates(model, self._certificates, self.paths.certificates)
+        selection, blocked = self._selection(model, certificates)
         bare = render(model, self.paths, selection)
+        self._topology = topology(model, selection.listeners)
         if not selection.listeners:
+            self._topology = ()
             if await self._haproxy.running():
                 await self.shutdown()
                 self._hosts.update({lb.dns_name: lb.address for lb in model.load_balancers if lb.dns_name})
@@ -233,6 +262,26 @@ class DataPlane:
                 level = logging.DEBUG if step.action == "remove" else logging.WARNING
                 log.log(level, "load balancer: %s %s/%s: %s", step.action, step.backend, step.server, exc)
         return failed
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    @property
+    def topology(self) -> tuple[Balancer, ...]:
+        """The served application load balancers, their frontends and target groups' backends."""
+        return self._topology
+
+    def checked(self, group_arn: str) -> bool:
+        """Whether a served target group's health checks are enabled."""
+        return any(g.health.enabled for g in self._backends.values() if g.arn == group_arn)
+
+    async def read_counters(self) -> str | None:
+        """HAProxy's `show info` and `show stat` of every proxy; None when it does not serve."""
+        if not self._serving:
+            return None
+        try:
+            return await self._haproxy.runtime.command(COUNTERS_COMMAND)
+        except RuntimeError_:
+            return None
 
     # -- observe -------------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ TARGET_HEALTH = "elbv2/target-health"
 WATCHED_KINDS = (LOAD_BALANCER, LISTENER, RULE, TARGET_GROUP, TARGETS)
 
 HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+TLS_PROTOCOLS = ("HTTPS", "TLS")
 Doc = Mapping[str, Any]
 
 
@@ -131,6 +132,12 @@ class Listener:
     port: int
     protocol: str
     rules: tuple[Rule, ...]  # by ascending priority; the default rule last
+    certificate: str | None = None  # HTTPS/TLS: the ACM certificate ARN it serves
+    ssl_policy: str = ""
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol in TLS_PROTOCOLS
 
     @property
     def frontend(self) -> str:
@@ -254,11 +261,14 @@ def _listener(doc: Doc, rules: Iterable[Doc]) -> Listener:
     if not any(r.priority is None for r in parsed):  # the default rule lives on the listener too
         parsed.append(parse_rule({"Priority": "default", "Actions": doc.get("DefaultActions") or []}))
     ordered = sorted(parsed, key=lambda r: (r.priority is None, r.priority or 0))
+    certificates = doc.get("Certificates") or []
     return Listener(
         arn=str(doc["ListenerArn"]),
         port=_int(doc.get("Port"), 80),
         protocol=str(doc.get("Protocol") or "HTTP"),
         rules=tuple(ordered),
+        certificate=str(certificates[0]["CertificateArn"]) if certificates else None,
+        ssl_policy=str(doc.get("SslPolicy") or ""),
     )
 
 

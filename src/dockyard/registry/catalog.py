@@ -113,17 +113,21 @@ class Catalog:
         scan_on_push: bool = False,
         encryption: dict[str, str] | None = None,
         tags: Sequence[dict[str, str]] = (),
+        repository_arn: str | None = None,
+        internal: dict[str, Any] | None = None,
     ) -> Repository:
-        """Create a repository; `RepositoryAlreadyExists` when the name is taken."""
+        """Create a repository; `RepositoryAlreadyExists` when the name is taken. `repository_arn`
+        replaces ECR's ARN and `internal` adds members to `dockyard` (ECR Public uses both)."""
         doc: dict[str, Any] = {
-            "repositoryArn": arn("ecr", scope.region, scope.account_id, f"repository/{name}"),
+            "repositoryArn": repository_arn
+            or arn("ecr", scope.region, scope.account_id, f"repository/{name}"),
             "registryId": scope.account_id,
             "repositoryName": name,
             "createdAt": self.clock.now(),
             "imageTagMutability": tag_mutability,
             "imageScanningConfiguration": {"scanOnPush": scan_on_push},
             "encryptionConfiguration": dict(encryption or {"encryptionType": "AES256"}),
-            "dockyard": {"tags": [dict(t) for t in tags]},
+            "dockyard": {**(internal or {}), "tags": [dict(t) for t in tags]},
         }
         if exclusion_filters:
             doc["imageTagMutabilityExclusionFilters"] = [dict(f) for f in exclusion_filters]

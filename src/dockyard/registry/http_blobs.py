@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -147,7 +148,7 @@ async def delete_blob(http: RegistryHttp, req: V2Request) -> web.StreamResponse:
 
 
 def _location(req: V2Request, upload_id: str) -> str:
-    return f"/v2/{req.name}/blobs/uploads/{upload_id}"
+    return f"/v2/{req.path_name}/blobs/uploads/{upload_id}"
 
 
 def _range(size: int) -> str:
@@ -172,7 +173,7 @@ def _created(req: V2Request, digest: str) -> web.Response:
         status=201,
         headers={
             **API_VERSION,
-            "Location": f"/v2/{req.name}/blobs/{digest}",
+            "Location": f"/v2/{req.path_name}/blobs/{digest}",
             "Docker-Content-Digest": digest,
             "Content-Length": "0",
         },
@@ -263,7 +264,7 @@ async def _complete(
     with_body: bool,
     offset: int | None = None,
 ) -> web.StreamResponse:
-    target = V2Request(req.http, req.scope, req.principal, req.name, upload_id)
+    target = replace(req, arg=upload_id)
     if with_body and req.http.body_exists:
         await _append(http, target, offset)
     try:

@@ -119,7 +119,7 @@ async def put_manifest(http: RegistryHttp, req: V2Request) -> web.StreamResponse
     headers: CIMultiDict[str] = CIMultiDict(
         {
             **API_VERSION,
-            "Location": f"/v2/{req.name}/manifests/{image.digest}",
+            "Location": f"/v2/{req.path_name}/manifests/{image.digest}",
             "Docker-Content-Digest": image.digest,
             "Content-Length": "0",
         }
@@ -176,8 +176,8 @@ async def list_tags(http: RegistryHttp, req: V2Request) -> web.StreamResponse:
     page, more = _page(req.http, await http.catalog.list_tags(req.scope, req.name))
     headers = {}
     if more is not None and page:
-        headers["Link"] = f'</v2/{req.name}/tags/list?n={more}&last={page[-1]}>; rel="next"'
-    return _json({"name": req.name, "tags": page}, headers)
+        headers["Link"] = f'</v2/{req.path_name}/tags/list?n={more}&last={page[-1]}>; rel="next"'
+    return _json({"name": req.path_name, "tags": page}, headers)
 
 
 async def referrers(http: RegistryHttp, req: V2Request) -> web.StreamResponse:

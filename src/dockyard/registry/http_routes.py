@@ -13,6 +13,10 @@ Names contain '/', so the path is matched on its suffix and everything before it
 Every request needs a token from GetAuthorizationToken as its Basic password (401 otherwise);
 the token names the registry (account and Region) the request works in. A request whose Host is
 an ECR-style `<account>.dkr.ecr.<region>.<domain>` must use a token of that registry.
+
+On the public host (`dockyard.registry.public`) paths are `/v2/<alias>/<name>/...` in the
+alias's public registry: reads of public repositories need no credentials, writes need a token
+of the repository's account, and 401s carry a Bearer challenge.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dockyard.registry.catalog import Catalog
 from dockyard.registry.digests import valid_name
 from dockyard.registry.http_errors import API_VERSION, RegistryError, translate
 from dockyard.registry.model import Scope
+from dockyard.registry.public import alias_account, bearer_challenge, public_scope, verify_header
 from dockyard.registry.uploads import Uploads
 
 __all__ = ["RegistryHttp", "V2Request"]
@@ -55,10 +60,16 @@ class V2Request:
     principal: str
     name: str  # the repository ("" for the base and _catalog endpoints)
     arg: str  # the digest, tag or upload id after the endpoint's keyword ("" when none)
+    prefix: str = ""  # what comes before `name` in paths: "<alias>/" on the public host
 
     @property
     def head(self) -> bool:
         return self.http.method == "HEAD"
+
+    @property
+    def path_name(self) -> str:
+        """The repository as named in URLs (Location and Link headers)."""
+        return self.prefix + self.name
 
 
 Endpoint = Callable[["RegistryHttp", V2Request], Awaitable[web.StreamResponse]]
@@ -67,11 +78,20 @@ Endpoint = Callable[["RegistryHttp", V2Request], Awaitable[web.StreamResponse]]
 class RegistryHttp:
     """The /v2/ endpoints over a catalog, upload sessions and token checks."""
 
-    def __init__(self, catalog: Catalog, uploads: Uploads, signer: TokenSigner, clock: Clock) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        uploads: Uploads,
+        signer: TokenSigner,
+        clock: Clock,
+        *,
+        public_host: str | None = None,
+    ) -> None:
         self.catalog = catalog
         self.uploads = uploads
         self.signer = signer
         self.clock = clock
+        self.public_host = public_host.lower() if public_host else None
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
 
     def endpoint(self, kind: str, *methods: str) -> Callable[[Endpoint], Endpoint]:
@@ -122,6 +142,8 @@ class RegistryHttp:
         )
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if self.public_host is not None and request.host.lower() == self.public_host:
+            return await self._dispatch_public(request)
         scope, principal = self._authenticate(request)
         tail = request.match_info.get("tail", "")
         if tail in ("", "/"):
@@ -136,6 +158,60 @@ class RegistryHttp:
         if endpoint is None:
             raise RegistryError("UNSUPPORTED", "The operation is unsupported.")
         return await endpoint(self, V2Request(request, scope, principal, name, arg))
+
+    async def _dispatch_public(self, request: web.Request) -> web.StreamResponse:
+        """A request on the public host: anonymous reads of public repositories, writes with a
+        token of the repository's account."""
+        found = verify_header(self.signer, request.headers.get("Authorization"))
+        credentials = found if not isinstance(found, bool) else None
+        tail = request.match_info.get("tail", "")
+        read = request.method in ("GET", "HEAD")
+        if found is False:
+            raise self._public_challenge(request, "Your authorization token is invalid.")
+        if tail in ("", "/"):
+            if credentials is None:
+                raise self._public_challenge(request, "authentication required")
+            if not read:
+                raise RegistryError("UNSUPPORTED", "The operation is unsupported.")
+            return web.json_response({}, headers=API_VERSION)
+        if tail.rstrip("/") == "_catalog":
+            raise RegistryError("UNSUPPORTED", "The operation is unsupported.")
+        kind, path_name, arg = _parse(tail)
+        alias, _, name = path_name.partition("/")
+        account = alias_account(alias)
+        if account is None or not name:
+            raise RegistryError(
+                "NAME_UNKNOWN",
+                "repository name not known to registry",
+                status=404,
+                detail={"name": path_name},
+            )
+        writes = not read or kind == "uploads"
+        if writes and credentials is None:
+            raise self._public_challenge(
+                request, "authentication required", f"repository:{path_name}:push,pull"
+            )
+        if writes and credentials is not None and credentials.scope.account_id != account:
+            raise RegistryError(
+                "DENIED",
+                f"User: {credentials.principal} is not authorized to push to repository '{name}' in "
+                f"the registry with id '{account}'",
+                status=403,
+            )
+        endpoint = self._endpoints.get((kind, request.method))
+        if endpoint is None:
+            raise RegistryError("UNSUPPORTED", "The operation is unsupported.")
+        principal = credentials.principal if credentials is not None else "anonymous"
+        return await endpoint(
+            self, V2Request(request, public_scope(account), principal, name, arg, f"{alias}/")
+        )
+
+    def _public_challenge(self, request: web.Request, message: str, scope: str = "aws") -> RegistryError:
+        return RegistryError(
+            "UNAUTHORIZED",
+            message,
+            headers={"WWW-Authenticate": bearer_challenge(request.scheme, request.host, scope)},
+        )
 
 
 def _parse(tail: str) -> tuple[str, str, str]:

@@ -26,6 +26,7 @@ from dockyard.registry.downloads import DownloadLinks
 from dockyard.registry.filesystem import FilesystemStorage
 from dockyard.registry.gc import GarbageCollector, GcSettings
 from dockyard.registry.http_routes import RegistryHttp
+from dockyard.registry.public import public_host, token_endpoint
 from dockyard.registry.storage import BlobStorage
 from dockyard.registry.uploads import Uploads
 from dockyard.store import Store
@@ -38,11 +39,17 @@ class RegistrySettings:
     endpoint: str  # the server's URL ("http://127.0.0.1:4566")
     data_dir: Path | None = None  # None: a temporary directory
     host: str | None = None  # the registry host in repository URIs; None: the endpoint's host:port
+    public_host: str | None = None  # the host of public repositories; None: derived (registry.public)
     gc: GcSettings = field(default_factory=GcSettings)
 
     @property
     def registry_host(self) -> str:
         return self.host or urlsplit(self.endpoint).netloc
+
+    @property
+    def public_registry_host(self) -> str:
+        """The host of public (ECR Public) repository URIs, e.g. "localhost:4566"."""
+        return self.public_host or public_host(self.registry_host)
 
     @property
     def proxy_endpoint(self) -> str:
@@ -101,7 +108,16 @@ class Registry:
         )
 
     def install(self, app: web.Application) -> None:
-        RegistryHttp(self.catalog, self.uploads, self.signer, self.catalog.clock).install(app)
+        RegistryHttp(
+            self.catalog,
+            self.uploads,
+            self.signer,
+            self.catalog.clock,
+            public_host=self.settings.public_registry_host,
+        ).install(app)
+        token = token_endpoint(self.signer, self.catalog.clock)  # the public host's Bearer realm
+        app.router.add_route("GET", "/token/", token)
+        app.router.add_route("POST", "/token/", token)
         self.downloads.install(app)
 
     def start(self) -> None:

@@ -35,8 +35,8 @@ from dockyard.server import admin_routes, agent_routes, placement_explain, spot_
 from dockyard.server.capacity import Capacity
 from dockyard.server.secret_key import load_or_create_key
 from dockyard.server.settings import Settings
+from dockyard.services import acm, cloudwatch, ecrpublic, elbv2, secretsmanager, ssm
 from dockyard.services import applicationautoscaling as appscaling
-from dockyard.services import cloudwatch, elbv2, secretsmanager, ssm
 from dockyard.services import ecr as ecr_service
 from dockyard.services import ecs as ecs_service
 from dockyard.services import logs as logs_service
@@ -136,6 +136,7 @@ class Server:
             ),
         )
         apis.append(ecr_service.api.bind(ecr_service.Ecr(self.store, self.clock, self.ids, self.registry)))
+        apis.append(ecrpublic.api.bind(ecrpublic.EcrPublic(self.store, self.clock, self.ids, self.registry)))
         secrets_api = next(a for a in apis if a.api.service_name == "secretsmanager")
         secrets_client = LocalClient(secrets_api, principal="ecr.amazonaws.com")  # pull-through credentials
         self.pull_through = PullThroughCache(
@@ -156,8 +157,19 @@ class Server:
         apis += self.capacity.apis
         ec2_api = next(a for a in self.capacity.apis if a.api.service_name == "ec2")
         elb_ec2 = LocalClient(ec2_api, principal="elasticloadbalancing.amazonaws.com")
-        self.elbv2 = elbv2.Elbv2(self.store, self.clock, self.ids, elb_ec2)  # EC2: subnets, instances
-        apis.append(elbv2.api.bind(self.elbv2))
+        self.acm = acm.Acm(self.store, self.clock, self.ids, sealer)  # certificates; keys sealed
+        acm_api = acm.api.bind(self.acm)
+        apis.append(acm_api)
+        self.elbv2 = elbv2.Elbv2(  # EC2: subnets, instances; ACM: listeners' certificates
+            self.store,
+            self.clock,
+            self.ids,
+            elb_ec2,
+            acm=LocalClient(acm_api, principal="elasticloadbalancing.amazonaws.com"),
+        )
+        elbv2_api = elbv2.api.bind(self.elbv2)
+        apis.append(elbv2_api)
+        self.acm.peers.elbv2 = LocalClient(elbv2_api, principal="acm.amazonaws.com")  # InUseBy
         self.capacity.bind_peers(self.ecs.peers)  # ECS calls Auto Scaling and EC2 in process
         self.ecs.peers.metrics = self.metrics  # ECS's metrics go to CloudWatch
         for bound in apis:  # and Elastic Load Balancing, for services' target groups
@@ -185,6 +197,10 @@ class Server:
                 haproxy=self.settings.haproxy,
                 data_dir=self.settings.data_dir / "lb" if self.settings.data_dir is not None else None,
                 hosts_file=Path(self.settings.hosts_file) if self.settings.hosts_file else None,
+            ),
+            metrics=self.metrics,  # AWS/ApplicationELB from HAProxy's counters
+            certificates=acm.ServedCertificates(  # what HTTPS listeners serve, keys unsealed only there
+                self.acm, LocalClient(acm_api, principal="elasticloadbalancing.amazonaws.com")
             ),
         )
         self._controllers = ControllerRunner(

@@ -3,7 +3,8 @@
 Elastic Load Balancing owns load balancers, listeners, rules, target groups and their targets.
 It learns about subnets, security groups, the VPC and instances only through EC2's operations
 (`ec2`, an in-process client signed as `elasticloadbalancing.amazonaws.com`), never from EC2's
-tables.
+tables. Certificates for HTTPS listeners are ACM's: `acm` is an in-process client of ACM's
+operations (None: no certificate can be found).
 """
 
 from __future__ import annotations
@@ -33,3 +34,4 @@ class Elbv2:
     ids: IdGenerator
     ec2: LocalClient
     settings: Elbv2Settings = field(default_factory=Elbv2Settings)
+    acm: LocalClient | None = None

@@ -3,9 +3,9 @@
 A listener comes with its default rule (a rule document with Priority "default" and
 IsDefault true, mirroring DefaultActions), written in the same commit together with the port
 claim and the target groups' LoadBalancerArns. Application load balancers listen with HTTP,
-network load balancers with TCP. HTTPS and TLS need a certificate, and Dockyard has no
-certificate service (ACM or IAM server certificates) yet: every certificate ARN answers
-`CertificateNotFound`.
+network load balancers with TCP; HTTPS (and TLS) listeners carry an ACM certificate and an
+SSL policy (`tls.tls_settings`), which the listener document keeps as `Certificates` and
+`SslPolicy`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dockyard.services.elbv2.actions import check_actions
 from dockyard.services.elbv2.api import api
 from dockyard.services.elbv2.deps import Elbv2
 from dockyard.services.elbv2.errors import (
-    CertificateNotFound,
     DuplicateListener,
     TooManyListeners,
     UnsupportedProtocol,
@@ -43,13 +42,13 @@ from dockyard.services.elbv2.resources import (
     rule_arn,
 )
 from dockyard.services.elbv2.tags import check_new_tags, tag_writes
+from dockyard.services.elbv2.tls import tls_settings
 from dockyard.store import Delete, Put, Versioned, Write
 
 __all__ = ["create_listener", "describe_listeners", "modify_listener", "delete_listener", "rule_labels"]
 
 MAX_LISTENERS = 50
 _PROTOCOLS = {"application": ("HTTP", "HTTPS"), "network": ("TCP", "TLS", "UDP", "TCP_UDP")}
-_SECURE = ("HTTPS", "TLS")
 
 
 def rule_labels(doc: Document) -> dict[str, str]:
@@ -57,24 +56,19 @@ def rule_labels(doc: Document) -> dict[str, str]:
 
 
 def _check_protocol(lb: Document, protocol: str | None, request: dict[str, Any]) -> None:
-    """AWS's checks of a listener's protocol, certificates and TLS options."""
+    """AWS's checks of a listener's protocol and TLS options (certificates: `tls_settings`)."""
     valid = _PROTOCOLS[lb["Type"]]
     if protocol not in valid:
         raise ValidationError(f"Listener protocol '{protocol}' must be one of '{', '.join(valid)}'")
     if protocol in ("UDP", "TCP_UDP"):
         raise UnsupportedProtocol(f"Protocol '{protocol}' is not supported by Dockyard's load balancers")
-    certificates = request.get("Certificates") or []
-    if protocol in _SECURE:
-        if not certificates or not certificates[0].get("CertificateArn"):
-            raise ValidationError(f"A certificate must be specified for {protocol} listeners")
-        # No certificate service in Dockyard: no certificate ARN can be found.
-        raise CertificateNotFound(f"Certificate '{certificates[0]['CertificateArn']}' not found")
-    for member, noun in (("Certificates", "certificates"), ("SslPolicy", "an SSL policy")):
-        if request.get(member):
-            raise ValidationError(f"You cannot specify {noun} for a listener with the '{protocol}' protocol")
     if request.get("AlpnPolicy"):
         raise ValidationError("An ALPN policy can only be specified for TLS listeners")
-    if request.get("MutualAuthentication"):
+    mutual = request.get("MutualAuthentication")
+    if mutual and protocol == "HTTPS":
+        if mutual.get("Mode", "off") != "off":
+            raise UnsupportedProtocol("Mutual authentication is not supported by Dockyard's load balancers")
+    elif mutual:
         raise ValidationError("Mutual authentication can only be specified for HTTPS listeners")
 
 
@@ -102,6 +96,7 @@ async def create_listener(elb: Elbv2, ctx: RequestContext, request: dict[str, An
         if protocol is None:
             raise ValidationError("A listener protocol must be specified")
         _check_protocol(lb.value, protocol, request)
+        tls = await tls_settings(elb, ctx, protocol, request, None)
         actions = await check_actions(
             elb, ctx, request["DefaultActions"], lb=lb.value, listener_protocol=protocol
         )
@@ -114,6 +109,7 @@ async def create_listener(elb: Elbv2, ctx: RequestContext, request: dict[str, An
                 existing is not None
                 and existing.value["Protocol"] == protocol
                 and existing.value["DefaultActions"] == actions
+                and existing.value.get("Certificates") == tls.get("Certificates")
             ):
                 return {"Listeners": [existing.value]}
             raise DuplicateListener(
@@ -132,6 +128,7 @@ async def create_listener(elb: Elbv2, ctx: RequestContext, request: dict[str, An
             "LoadBalancerArn": lb_arn,
             "Port": port,
             "Protocol": protocol,
+            **tls,
             "DefaultActions": actions,
         }
         default = _default_rule(rule_arn(arn, new_id(elb)), arn, lb_arn, actions)
@@ -185,6 +182,10 @@ async def modify_listener(elb: Elbv2, ctx: RequestContext, request: dict[str, An
         lb = await get_load_balancer(elb, ctx, lb_arn)
         protocol = request.get("Protocol") or doc["Protocol"]
         _check_protocol(lb.value, protocol, request)
+        tls = await tls_settings(elb, ctx, protocol, request, doc)
+        doc.pop("Certificates", None)
+        doc.pop("SslPolicy", None)
+        doc.update(tls)
         given = request.get("DefaultActions")
         if given is not None or protocol != doc["Protocol"]:
             actions = given if given is not None else doc["DefaultActions"]
