@@ -13,6 +13,9 @@ from tests.conftest import make_client, reset
 def _clean_state(server: ThreadedServer) -> Iterator[None]:
     reset(server.endpoint)
     yield
+    # Also after: the session server outlives these tests, and its load balancers' HAProxy must
+    # not keep holding loopback addresses that later tests' servers lease for their own.
+    reset(server.endpoint)
 
 
 @pytest.fixture

@@ -140,16 +140,21 @@ def test_request_count_reaches_cloudwatch(lb_server: ThreadedServer) -> None:
         "cloudwatch", endpoint_url=lb_server.endpoint, region_name=REGION,
         aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret",
     )  # fmt: skip
-    now = lb_server.server.clock.now()
     lb_dim = lb.split(":loadbalancer/", 1)[1]
     tg_dim = group.rsplit(":", 1)[1]
     assert lb_dim.startswith("app/web21/") and tg_dim.startswith("targetgroup/counted/")
     pair = {"LoadBalancer": lb_dim, "TargetGroup": tg_dim}
     served = sum(len(t.hits) for t in backends)
-    total = sum(
-        p["Sum"] for p in statistics(cloudwatch, now, "RequestCount", {"LoadBalancer": lb_dim}, "Sum")
-    )
-    assert served > 50 and total == served  # every request, in some minute, once
+
+    def counted() -> float:
+        now = lb_server.server.clock.now()
+        found = statistics(cloudwatch, now, "RequestCount", {"LoadBalancer": lb_dim}, "Sum")
+        return float(sum(p["Sum"] for p in found))
+
+    # The last minute's datapoints go out once that (server) minute has ended: wait for them.
+    until(lambda: counted() >= served, timeout=60, what="every request to be counted")
+    now = lb_server.server.clock.now()
+    assert served > 50 and counted() == served  # every request, in some minute, once
     by_group = statistics(cloudwatch, now, "RequestCount", pair, "Sum")
     assert sum(p["Sum"] for p in by_group) == served and all(p["Unit"] == "Count" for p in by_group)
     per_target = statistics(cloudwatch, now, "RequestCountPerTarget", {"TargetGroup": tg_dim}, "Sum")

@@ -251,8 +251,9 @@ def bump(text: str, proxy: str, server: str, **fields: int) -> str:
 
 
 class _Source:
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, texts: list[str], retired: list[list[str]] | None = None) -> None:
         self.texts = texts
+        self.retired = retired or []
 
     @property
     def topology(self) -> tuple[Balancer, ...]:
@@ -263,6 +264,9 @@ class _Source:
 
     async def read_counters(self) -> str | None:
         return self.texts.pop(0)
+
+    def retired_counters(self) -> list[str]:
+        return self.retired.pop(0) if self.retired else []
 
 
 class _Sink:
@@ -304,3 +308,19 @@ async def test_collect_publishes_the_minute_just_ended() -> None:
         (2.0,),
         1_700_000_430.0,
     ) in sink.puts
+
+
+async def test_requests_served_before_a_reload_are_counted() -> None:
+    """The data plane reads the old worker's counters just before it reloads: what it served since
+    the last read counts, and the new worker's counters (from zero) are added to it."""
+    store = SqliteStore(":memory:")
+    before_reload = bump(CAPTURED, "f1", "FRONTEND", req_tot=25)  # 20 more on the old worker
+    new_worker = bump(CAPTURED.replace("Pid: 16722", "Pid: 16800"), "f1", "FRONTEND", req_tot=12)
+    source = _Source([CAPTURED, new_worker], retired=[[], [before_reload]])
+    metrics = LbMetrics(source, store, FakeClock(start=1_700_000_461.0), _Sink())
+    await metrics.collect()  # the baseline
+    published = await metrics.collect()
+    by_balancer = [
+        d.values for d in published if d.name == "RequestCount" and len(d.dimensions) == 1
+    ]
+    assert by_balancer == [(32,)]  # 20 on the old worker + 12 on the new one

@@ -95,6 +95,7 @@ class DataPlane:
         self._haproxy = haproxy
         self._hosts = hosts
         self._relays = relays
+        self._retired: list[str] = []  # replaced workers' last counters (see retired_counters)
         self._structure = ""
         self._binds: frozenset[str] = frozenset()
         self._backends: dict[str, TargetGroup] = {}
@@ -223,6 +224,9 @@ class DataPlane:
             await self._haproxy.save_state()
             current = await self._haproxy.runtime.servers_state()
             await self._haproxy.install(self._full(model, selection, bare, current))
+            retired = await self.read_counters()  # the old worker's counts, for the metrics
+            if retired is not None:
+                self._retired.append(retired)
             await self._haproxy.reload()
             log.info("HAProxy reloaded")
         current = await self._haproxy.runtime.servers_state()
@@ -273,6 +277,11 @@ class DataPlane:
     def checked(self, group_arn: str) -> bool:
         """Whether a served target group's health checks are enabled."""
         return any(g.health.enabled for g in self._backends.values() if g.arn == group_arn)
+
+    def retired_counters(self) -> list[str]:
+        """The counters read just before each reload since the last call, oldest first (once)."""
+        retired, self._retired = self._retired, []
+        return retired
 
     async def read_counters(self) -> str | None:
         """HAProxy's `show info` and `show stat` of every proxy; None when it does not serve."""

@@ -4,7 +4,9 @@
 every (server clock) minute:
   DataPlane.read_counters()  ->  `show info; show stat -1 7 -1`  -> parse_snapshot -> Snapshot
   deltas(previous, current)  ->  per-row increments since the last read (a reload starts a new
-                                 worker whose counters begin at 0: a new Pid means "from zero")
+                                 worker whose counters begin at 0: a new Pid means "from zero";
+                                 the data plane reads the old worker's counters just before a
+                                 reload, so what it served up to then is counted too)
   elbv2/target-health        ->  healthy / unhealthy / registered targets per target group
   compute(topology, increments, health) -> datums  -> MetricSink.put (CloudWatch's Metrics.put)
 ```
@@ -342,6 +344,26 @@ class CounterSource(Protocol):
 
     async def read_counters(self) -> str | None: ...
 
+    def retired_counters(self) -> list[str]:
+        """The counters of each worker a reload replaced since the last call, oldest first."""
+        ...
+
+
+def merged(
+    a: dict[tuple[str, str], Row] | None, b: dict[tuple[str, str], Row] | None
+) -> dict[tuple[str, str], Row] | None:
+    """Increments of two consecutive spans (before and after a reload) added up."""
+    if a is None or b is None:
+        return b if a is None else a
+    keys = set(a) | set(b)
+    out = {}
+    for key in keys:
+        x, y = a.get(key, Row()), b.get(key, Row())
+        out[key] = Row(
+            x.requests + y.requests, x.r2xx + y.r2xx, x.r4xx + y.r4xx, x.r5xx + y.r5xx, y.rtime or x.rtime
+        )
+    return out
+
 
 class LbMetrics:
     """Once a (server clock) minute: read the counters, publish the minute's datums."""
@@ -368,10 +390,15 @@ class LbMetrics:
         """Read and publish once; the datums published (stamped in the minute just ended)."""
         balancers = self._source.topology
         increments: dict[tuple[str, str], Row] | None = None
+        for retired in self._source.retired_counters():
+            # What each replaced worker counted since the read before, up to its reload.
+            last = parse_snapshot(retired)
+            increments = merged(increments, deltas(self._previous, last))
+            self._previous = last
         text = await self._source.read_counters()
         if text is not None:
             current = parse_snapshot(text)
-            increments = deltas(self._previous, current)
+            increments = merged(increments, deltas(self._previous, current))
             self._previous = current
         if not balancers:
             return []
