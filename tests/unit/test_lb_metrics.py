@@ -320,7 +320,5 @@ async def test_requests_served_before_a_reload_are_counted() -> None:
     metrics = LbMetrics(source, store, FakeClock(start=1_700_000_461.0), _Sink())
     await metrics.collect()  # the baseline
     published = await metrics.collect()
-    by_balancer = [
-        d.values for d in published if d.name == "RequestCount" and len(d.dimensions) == 1
-    ]
+    by_balancer = [d.values for d in published if d.name == "RequestCount" and len(d.dimensions) == 1]
     assert by_balancer == [(32,)]  # 20 on the old worker + 12 on the new one
