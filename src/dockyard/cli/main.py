@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return _run(serve(args, with_fargate=args.command == "up"))
     if args.command == "agent":
-        from dockyard.agent.main import agent_from_args
+        from dockyard.agent.launch import agent_from_args
 
         return _run(agent_from_args(args))
     if args.command == "subnets":
