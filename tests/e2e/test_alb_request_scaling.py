@@ -117,10 +117,6 @@ def lb_server(tmp_path: Path) -> Iterator[ThreadedServer]:
         asyncio.run(HAProxy("haproxy", Paths(tmp_path / "lb", tmp_path / "lb")).stop())
 
 
-@pytest.mark.skip(
-    reason="counts fall short when another Platform ran earlier in the same process (open bug; "
-    "passes on its own: pytest tests/e2e/test_alb_request_scaling.py)"
-)
 def test_request_count_reaches_cloudwatch(lb_server: ThreadedServer) -> None:
     elb = Elb(lb_server)
     group = elb.target_group("counted")

@@ -251,9 +251,12 @@ def bump(text: str, proxy: str, server: str, **fields: int) -> str:
 
 
 class _Source:
-    def __init__(self, texts: list[str], retired: list[list[str]] | None = None) -> None:
+    def __init__(
+        self, texts: list[str | None], retired: list[list[str]] | None = None, *, inherited: bool = False
+    ) -> None:
         self.texts = texts
         self.retired = retired or []
+        self.inherited = inherited
 
     @property
     def topology(self) -> tuple[Balancer, ...]:
@@ -297,7 +300,7 @@ async def test_collect_publishes_the_minute_just_ended() -> None:
     later = bump(CAPTURED, "f1", "FRONTEND", req_tot=65)
     clock = FakeClock(start=1_700_000_461.0)  # one second into a minute
     sink = _Sink()
-    metrics = LbMetrics(_Source([CAPTURED, later]), store, clock, sink)
+    metrics = LbMetrics(_Source([CAPTURED, later], inherited=True), store, clock, sink)
     assert {d.name for d in await metrics.collect()} == {"HealthyHostCount", "UnHealthyHostCount"}
     published = await metrics.collect()
     assert [(d.name, d.values) for d in published if d.name == "RequestCount"] == [("RequestCount", (60.0,))]
@@ -316,9 +319,40 @@ async def test_requests_served_before_a_reload_are_counted() -> None:
     store = SqliteStore(":memory:")
     before_reload = bump(CAPTURED, "f1", "FRONTEND", req_tot=25)  # 20 more on the old worker
     new_worker = bump(CAPTURED.replace("Pid: 16722", "Pid: 16800"), "f1", "FRONTEND", req_tot=12)
-    source = _Source([CAPTURED, new_worker], retired=[[], [before_reload]])
+    source = _Source([CAPTURED, new_worker], retired=[[], [before_reload]], inherited=True)
     metrics = LbMetrics(source, store, FakeClock(start=1_700_000_461.0), _Sink())
     await metrics.collect()  # the baseline
     published = await metrics.collect()
     by_balancer = [d.values for d in published if d.name == "RequestCount" and len(d.dimensions) == 1]
     assert by_balancer == [(32,)]  # 20 on the old worker + 12 on the new one
+
+
+@pytest.mark.parametrize(
+    ("inherited", "first"),
+    [
+        pytest.param(False, [(5.0,)], id="a worker this server started: everything it served"),
+        pytest.param(True, [], id="an inherited worker: a baseline (its server published it)"),
+    ],
+)
+async def test_the_first_read(inherited: bool, first: list[tuple[float, ...]]) -> None:
+    store = SqliteStore(":memory:")
+    later = bump(CAPTURED, "f1", "FRONTEND", req_tot=9)
+    metrics = LbMetrics(
+        _Source([CAPTURED, later], inherited=inherited), store, FakeClock(start=1_700_000_461.0), _Sink()
+    )
+
+    def by_balancer(datums: list[Any]) -> list[tuple[float, ...]]:
+        return [d.values for d in datums if d.name == "RequestCount" and len(d.dimensions) == 1]
+
+    assert by_balancer(await metrics.collect()) == first
+    assert by_balancer(await metrics.collect()) == [(4.0,)]
+
+
+async def test_a_worker_started_after_the_first_read_counts_from_zero() -> None:
+    """No HAProxy at the first read: what the worker serves until the next read is counted, not
+    taken for a baseline."""
+    source = _Source([None, CAPTURED])
+    metrics = LbMetrics(source, SqliteStore(":memory:"), FakeClock(start=1_700_000_461.0), _Sink())
+    await metrics.collect()
+    published = await metrics.collect()
+    assert [d.values for d in published if d.name == "RequestCount" and len(d.dimensions) == 1] == [(5.0,)]

@@ -105,6 +105,7 @@ class DataPlane:
         self._synced = False  # nothing to observe before the first sync
         self._topology: tuple[Balancer, ...] = ()  # what the metrics count, as last synced
         self._serving = False  # HAProxy should be running
+        self._inherited = False  # the running HAProxy was adopted, not started by this server
 
     @property
     def paths(self) -> Paths:
@@ -115,6 +116,7 @@ class DataPlane:
         if not await self._haproxy.running():
             return False
         self._structure, self._binds = self._haproxy.structure()
+        self._inherited = True
         log.info("adopted the running HAProxy (pid %s)", self._haproxy.pid())
         return True
 
@@ -123,7 +125,7 @@ class DataPlane:
         return not self._serving or await self._haproxy.running()
 
     async def shutdown(self) -> None:
-        self._serving = False
+        self._serving = self._inherited = False
         await self._haproxy.stop()
         self._hosts.remove()
         self._structure, self._binds, self._backends = "", frozenset(), {}
@@ -220,6 +222,7 @@ class DataPlane:
         if not await self._haproxy.running():
             await self._haproxy.install(self._full(model, selection, bare, []))
             await self._haproxy.start()
+            self._inherited = False
         elif bare.structure != self._structure:
             await self._haproxy.save_state()
             current = await self._haproxy.runtime.servers_state()
@@ -277,6 +280,11 @@ class DataPlane:
     def checked(self, group_arn: str) -> bool:
         """Whether a served target group's health checks are enabled."""
         return any(g.health.enabled for g in self._backends.values() if g.arn == group_arn)
+
+    @property
+    def inherited(self) -> bool:
+        """Whether the HAProxy serving now was adopted from an earlier server."""
+        return self._inherited
 
     def retired_counters(self) -> list[str]:
         """The counters read just before each reload since the last call, oldest first (once)."""

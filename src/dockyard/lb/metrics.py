@@ -6,7 +6,9 @@ every (server clock) minute:
   deltas(previous, current)  ->  per-row increments since the last read (a reload starts a new
                                  worker whose counters begin at 0: a new Pid means "from zero";
                                  the data plane reads the old worker's counters just before a
-                                 reload, so what it served up to then is counted too)
+                                 reload, so what it served up to then is counted too; a worker
+                                 this server started counts from zero at its first read, one it
+                                 inherited from an earlier server only from there on)
   elbv2/target-health        ->  healthy / unhealthy / registered targets per target group
   compute(topology, increments, health) -> datums  -> MetricSink.put (CloudWatch's Metrics.put)
 ```
@@ -50,6 +52,7 @@ __all__ = [
     "Balancer",
     "CounterSource",
     "Datum",
+    "FROM_ZERO",
     "Group",
     "Health",
     "LbMetrics",
@@ -148,9 +151,13 @@ def parse_snapshot(text: str) -> Snapshot:
     return Snapshot(pid=pid, rows=rows)
 
 
+FROM_ZERO = Snapshot(pid="", rows={})  # "before" a worker this server started: nothing counted yet
+
+
 def deltas(previous: Snapshot | None, current: Snapshot) -> dict[tuple[str, str], Row] | None:
-    """What each row counted since `previous`; None for the first read (a baseline only: an
-    adopted HAProxy's counters cover its whole life). A new worker (reload) counts from zero."""
+    """What each row counted since `previous`; None without one (a baseline only: an inherited
+    HAProxy's counters cover its whole life, published by the server that ran it). A new worker
+    (reload, or `FROM_ZERO` before the first read) counts from zero."""
     if previous is None:
         return None
     before = previous.rows if previous.pid == current.pid else {}
@@ -342,6 +349,12 @@ class CounterSource(Protocol):
 
     def checked(self, group_arn: str) -> bool: ...
 
+    @property
+    def inherited(self) -> bool:
+        """Whether the HAProxy serving now was adopted from an earlier server (which published
+        what it had counted); False when this server started it."""
+        ...
+
     async def read_counters(self) -> str | None: ...
 
     def retired_counters(self) -> list[str]:
@@ -390,6 +403,8 @@ class LbMetrics:
         """Read and publish once; the datums published (stamped in the minute just ended)."""
         balancers = self._source.topology
         increments: dict[tuple[str, str], Row] | None = None
+        if self._previous is None and not self._source.inherited:
+            self._previous = FROM_ZERO  # every request the worker served is this server's to count
         for retired in self._source.retired_counters():
             # What each replaced worker counted since the read before, up to its reload.
             last = parse_snapshot(retired)
