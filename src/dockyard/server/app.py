@@ -172,9 +172,11 @@ class Server:
         self.acm.peers.elbv2 = LocalClient(elbv2_api, principal="acm.amazonaws.com")  # InUseBy
         self.capacity.bind_peers(self.ecs.peers)  # ECS calls Auto Scaling and EC2 in process
         self.ecs.peers.metrics = self.metrics  # ECS's metrics go to CloudWatch
-        for bound in apis:  # and Elastic Load Balancing, for services' target groups
+        for bound in apis:  # Elastic Load Balancing (target groups), CloudWatch (deployment alarms)
             if bound.api.service_name == "elbv2":
                 self.ecs.peers.elbv2 = LocalClient(bound, principal="ecs.amazonaws.com")
+            elif bound.api.service_name == "cloudwatch":
+                self.ecs.peers.cloudwatch = LocalClient(bound, principal="ecs.amazonaws.com")
         self.appscaling = appscaling.AppScaling(self.store, self.clock, self.ids)
         apis.append(appscaling.api.bind(self.appscaling))
         appscaling.bind_peers(self.appscaling, apis, self.cloudwatch.actions)  # ECS, CloudWatch, alarms

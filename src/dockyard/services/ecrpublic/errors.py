@@ -23,8 +23,6 @@ __all__ = [
     "RepositoryAlreadyExistsException",
     "RepositoryNotEmptyException",
     "RepositoryNotFoundException",
-    "RepositoryPolicyNotFoundException",
-    "TooManyTagsException",
     "translated",
 ]
 
@@ -34,8 +32,6 @@ InvalidTagParameterException = modeled("ecr-public", "InvalidTagParameterExcepti
 RepositoryAlreadyExistsException = modeled("ecr-public", "RepositoryAlreadyExistsException")
 RepositoryNotEmptyException = modeled("ecr-public", "RepositoryNotEmptyException")
 RepositoryNotFoundException = modeled("ecr-public", "RepositoryNotFoundException")
-RepositoryPolicyNotFoundException = modeled("ecr-public", "RepositoryPolicyNotFoundException")
-TooManyTagsException = modeled("ecr-public", "TooManyTagsException")
 
 _DIRECT: list[tuple[type[CatalogError], type[AwsError]]] = [
     (RepositoryNotFound, RepositoryNotFoundException),

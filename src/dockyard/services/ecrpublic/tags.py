@@ -1,24 +1,21 @@
 """Tags of public repositories: TagResource, UntagResource, ListTagsForResource, by the
-repository's ARN (`arn:aws:ecr-public::<account>:repository/<name>`); at most 50 tags."""
+repository's ARN (`arn:aws:ecr-public::<account>:repository/<name>`); at most 50 tags, changed
+as ECR changes a private repository's (`dockyard.services.ecr.tags`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.core.arns import is_arn, parse_arn
-from dockyard.core.tags import MAX_TAGS
-from dockyard.registry.model import Repository, Scope
+from dockyard.registry.model import Scope
 from dockyard.registry.public import public_scope
-from dockyard.services.ecr.repositories import check_tag_list
+from dockyard.services.ecr import tags as ecr_tags
 from dockyard.services.ecrpublic.api import api
 from dockyard.services.ecrpublic.deps import EcrPublic
-from dockyard.services.ecrpublic.errors import InvalidParameterException, TooManyTagsException, translated
+from dockyard.services.ecrpublic.errors import InvalidParameterException
 
 __all__ = ["list_tags_for_resource", "tag_resource", "untag_resource"]
-
-Tags = list[dict[str, str]]
 
 
 def _target(arn: str) -> tuple[Scope, str]:
@@ -31,39 +28,15 @@ def _target(arn: str) -> tuple[Scope, str]:
     return public_scope(parsed.account_id), parsed.resource_path
 
 
-async def _change_tags(ecr: EcrPublic, arn: str, apply: Callable[[Tags], Tags]) -> Repository:
-    scope, name = _target(arn)
-
-    def change(doc: dict[str, Any]) -> None:
-        internal = doc.setdefault("dockyard", {})
-        internal["tags"] = apply(list(internal.get("tags") or []))
-
-    with translated(name, scope.account_id):
-        return await ecr.catalog.update_repository(scope, name, change)
-
-
 @api.operation("TagResource")
 async def tag_resource(ecr: EcrPublic, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-    new = [{"Key": str(t["Key"]), "Value": str(t["Value"])} for t in request["tags"]]
-    check_tag_list(new)
-
-    def merge(current: Tags) -> Tags:
-        merged = {t["Key"]: t["Value"] for t in current}
-        merged.update({t["Key"]: t["Value"] for t in new})
-        if len(merged) > MAX_TAGS:
-            raise TooManyTagsException(f"The number of tags exceeds the limit of {MAX_TAGS}.")
-        return [{"Key": k, "Value": v} for k, v in merged.items()]
-
-    await _change_tags(ecr, str(request["resourceArn"]), merge)
+    await ecr_tags.tag(ecr.ecr, *_target(str(request["resourceArn"])), request["tags"])
     return {}
 
 
 @api.operation("UntagResource")
 async def untag_resource(ecr: EcrPublic, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-    keys = {str(k) for k in request["tagKeys"]}
-    await _change_tags(
-        ecr, str(request["resourceArn"]), lambda current: [t for t in current if t["Key"] not in keys]
-    )
+    await ecr_tags.untag(ecr.ecr, *_target(str(request["resourceArn"])), request["tagKeys"])
     return {}
 
 
@@ -71,7 +44,4 @@ async def untag_resource(ecr: EcrPublic, ctx: RequestContext, request: dict[str,
 async def list_tags_for_resource(
     ecr: EcrPublic, ctx: RequestContext, request: dict[str, Any]
 ) -> dict[str, Any]:
-    scope, name = _target(str(request["resourceArn"]))
-    with translated(name, scope.account_id):
-        repo = await ecr.catalog.require_repository(scope, name)
-    return {"tags": repo.tags}
+    return {"tags": await ecr_tags.tags_of(ecr.ecr, *_target(str(request["resourceArn"])))}

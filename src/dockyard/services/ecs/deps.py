@@ -1,6 +1,6 @@
 """What ECS handlers are given: the store, the clock, id generation, settings, and the other
-services' operations ECS calls (`Peers`: Auto Scaling, EC2, Elastic Load Balancing and CloudWatch's
-metrics, in process, bound by the server)."""
+services' operations ECS calls (`Peers`: Auto Scaling, EC2, Elastic Load Balancing, CloudWatch's
+alarms and metrics, in process, bound by the server)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ class Peers:
     autoscaling: LocalClient | None = None
     ec2: LocalClient | None = None
     elbv2: LocalClient | None = None
+    cloudwatch: LocalClient | None = None  # deployment alarms' states (DescribeAlarms)
     metrics: MetricSink | None = None  # CloudWatch's in-process publishing of AWS/* metrics
 
 

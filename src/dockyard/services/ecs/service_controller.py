@@ -6,11 +6,14 @@ change of a task (label service=<cluster>/<name>) -> that service's key
 change of a container instance -------------------> the keys of the cluster's services that
                                                     place on instances (DRAINING, DAEMON)
 change of a target group's targets or health ------> the services behind it
+change of a CloudWatch alarm ----------------------> the services whose deployment watches it
 reconcile(key):
    read    the service, its tasks (STOPPED ones too), the cluster's instances if it uses them
    targets register / deregister / drain load-balanced tasks; their target health
+   alarms  the deployment alarms' states (service_alarms)
    plan    scheduler.service_plan.plan(state)                  pure: starts, stops, observations
-   record  ServicePass: failures, circuit breaker, completion, events, stops -> one commit
+   record  ServicePass: failures, circuit breaker, alarms, bake time, completion, events,
+           stops -> one commit
    launch  launch_service_tasks: new tasks + the service's "has started" event -> one commit
    requeue when a task turns healthy, a grace period ends or a backoff expires
 ```
@@ -30,6 +33,7 @@ from dockyard.aws.dispatch import RequestContext
 from dockyard.controllers.reconciler import DONE, Requeue
 from dockyard.core.errors import AwsError, TemporaryError
 from dockyard.scheduler.service_plan import plan as compute_plan
+from dockyard.services.ecs import service_alarms
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.resources import CONTAINER_INSTANCE, TASK
 from dockyard.services.ecs.service_documents import SERVICE, internal
@@ -70,6 +74,9 @@ class ServiceController:
         # Services behind load balancers, by target group ARN: a change of its targets or their
         # health wakes them.
         self._on_groups: dict[str, set[Key]] = {}
+        # Services whose rolling deployment watches CloudWatch alarms, by alarm (account, Region,
+        # name): a change of the alarm (its state) wakes them.
+        self._on_alarms: dict[tuple[str, str, str], set[Key]] = {}
 
     def triggers(self, change: Change) -> Iterable[Key]:
         key = change.key
@@ -82,7 +89,19 @@ class ServiceController:
             return list(self._on_instances.get(scope, ()))
         if key.kind in TARGET_KINDS:  # Elastic Load Balancing's events: targets or their health
             return list(self._on_groups.get(key.name, ()))
+        if key.kind == service_alarms.ALARM_KIND:
+            return list(self._on_alarms.get((key.account_id, key.region, key.name), ()))
         return []
+
+    def _remember_alarms(self, key: Key, names: Iterable[str]) -> None:
+        wanted = {(key.account_id, key.region, name) for name in names}
+        for scope in list(self._on_alarms):
+            if scope not in wanted:
+                self._on_alarms[scope].discard(key)
+                if not self._on_alarms[scope]:
+                    del self._on_alarms[scope]
+        for scope in wanted:
+            self._on_alarms.setdefault(scope, set()).add(key)
 
     def _remember(self, key: Key, watching: bool) -> None:
         scope = (key.account_id, key.region, key.name.split("/", 1)[0])
@@ -96,11 +115,13 @@ class ServiceController:
         current = await self._ecs.store.get(key)
         if current is None:
             self._remember(key, False)
+            self._remember_alarms(key, ())
             return DONE
         service = current.value
         now = self._ecs.clock.now()
         if service.get("status") == "INACTIVE":
             self._remember(key, False)
+            self._remember_alarms(key, ())
             return await self._purge(key, current.revision, float(internal(service).get("inactiveAt", now)))
         self._remember(key, uses_instances(service))
         observed = await read_observed(self._ecs, key, service)
@@ -116,23 +137,28 @@ class ServiceController:
                 health = targets.health_of(versioned.value)
                 if health is not None and health.reason:
                     run.lb_reasons[versioned.value["taskArn"]] = health.reason
+        watching = service_alarms.watched(service)
+        self._remember_alarms(key, watching)
+        alarms = await service_alarms.read(self._ecs, key, watching)
         try:
             await run.begin()
             await run.count_failures()
-            if await run.trip():
+            if await run.trip() or await service_alarms.watch(run, alarms):
                 await run.flush()
                 return Requeue(after=0)
             run.report_impaired()
             plan = compute_plan(build_state(self._ecs, run.doc, observed, now=now, targets=targets))
-            await run.settle(plan)
+            baking = service_alarms.bake(run, complete=plan.complete, alarms=alarms)
+            await run.settle(plan, baking=baking is not None)
             await run.stop(plan.stops)
             await run.flush()
         except Conflict as exc:
             raise TemporaryError("the service or its tasks changed during the pass", delay=0.0) from exc
+        self._remember_alarms(key, service_alarms.watched(run.doc))
         retry = None
         if run.doc.get("status") == "ACTIVE" and (plan.start or plan.start_on):
             retry = await launch_service_tasks(run, scheduler_context(key, self._ecs.ids.uuid()), plan)
-        waits = [w for w in (plan.requeue_after, retry) if w is not None]
+        waits = [w for w in (plan.requeue_after, retry, baking) if w is not None]
         return Requeue(after=min(waits)) if waits else DONE
 
     async def _sync_targets(

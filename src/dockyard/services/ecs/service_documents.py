@@ -183,6 +183,7 @@ def service_deployment_document(
     """The ServiceDeployment of a new deployment: PENDING until the scheduler takes it up."""
     config = service["deploymentConfiguration"]
     breaker = config.get("deploymentCircuitBreaker") or {}
+    alarms = config.get("alarms") or {}
     return {
         "serviceDeploymentArn": ecs_arn(
             ctx, f"service-deployment/{cluster}/{service['serviceName']}/{sd_id}"
@@ -205,7 +206,11 @@ def service_deployment_document(
             "failureCount": 0,
             "threshold": breaker_threshold(int(service.get("desiredCount", 0))),
         },
-        "alarms": {"status": "DISABLED"},
+        "alarms": (
+            {"status": "MONITORING", "alarmNames": list(alarms["alarmNames"])}
+            if alarms.get("enable")
+            else {"status": "DISABLED"}
+        ),
         "dockyard": {"deploymentId": deployment_id},
     }
 

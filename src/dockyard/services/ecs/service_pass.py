@@ -8,7 +8,9 @@ together, compare-and-swap on the service's revision and each stopped task's:
 observe   count_failures   stage 1: primary tasks that stopped before RUNNING (+ launch backoff)
           begin            the ServiceDeployment goes PENDING -> IN_PROGRESS
 decide    trip             circuit breaker: FAILED (+ rollback to the last COMPLETED deployment)
-          settle           older deployments without tasks leave; the primary COMPLETES;
+          fail             the same for deployment alarms (`service_alarms.watch`)
+          settle           older deployments without tasks leave; the primary COMPLETES
+                           (after the alarms' bake time);
                            steady state; a deleted (DRAINING) service without tasks is INACTIVE
 act       stop             desiredStatus STOPPED, stopCode ServiceSchedulerInitiated
                            (stage 2: primary tasks stopped for failing health checks)
@@ -38,7 +40,7 @@ from dockyard.services.ecs.task_documents import status_rank
 from dockyard.services.ecs.task_launch import task_labels
 from dockyard.store import Put, Versioned, Write
 
-__all__ = ["ServicePass", "backoff_delay", "stop_reason"]
+__all__ = ["ALARMS_IGNORED", "BAKE_UNTIL", "ServicePass", "backoff_delay", "stop_reason"]
 
 # Stops that say nothing about the task definition: by the scheduler, a user, a Spot reclaim.
 _NOT_FAILURES = frozenset(
@@ -47,6 +49,11 @@ _NOT_FAILURES = frozenset(
 _MAX_COUNTED = 500
 BACKOFF_AFTER = 3  # consecutive tasks that never reached RUNNING before launches slow down
 BACKOFF_MAX = 900.0  # 15 minutes
+# A deployment record's entries of its deployment alarms (`service_alarms`): a rollback to it
+# watches and bakes afresh, so they are not carried over.
+ALARMS_IGNORED = "alarmsIgnored"  # an alarm was in ALARM when the deployment began
+BAKE_UNTIL = "bakeUntil"  # when the bake time of the finished rollout ends
+FRESH_PER_ROLLOUT = (ALARMS_IGNORED, BAKE_UNTIL)
 
 
 def backoff_delay(failures: int) -> float:
@@ -203,22 +210,17 @@ class ServicePass:
         breaker = self.doc.get("deploymentConfiguration", {}).get("deploymentCircuitBreaker") or {}
         record = self.record(head["id"])
         threshold = breaker_threshold(int(self.doc.get("desiredCount", 0)))
-        target: dict[str, Any] = self.state.get("completed") or {}
+        target = self.rollback_target(head)
         verdict = breaker_verdict(
             enabled=bool(breaker.get("enable")),
             rollback=bool(breaker.get("rollback")),
             failures=int(record.get("failures", 0)),
             desired=int(self.doc.get("desiredCount", 0)),
             in_progress=head.get("rolloutState") == "IN_PROGRESS",
-            can_roll_back=bool(target) and target.get("id") != head["id"],
+            can_roll_back=target is not None,
         )
         if verdict is None:
             return False
-        reason = STAGE1_FAILURE if record.get("stage1") else HEALTH_FAILURE
-        head.update(rolloutState="FAILED", rolloutStateReason=reason, updatedAt=self.now)
-        why = "tasks failed to start" if record.get("stage1") else "tasks failed health checks"
-        self.post(messages.deployment_failed(self.name, head["id"], why))
-        self.deployment_event(head["id"], "SERVICE_DEPLOYMENT_FAILED", reason)
         sd = await self.sd(record.get("serviceDeploymentArn"))
         if sd is not None:
             sd["deploymentCircuitBreaker"] = {
@@ -226,17 +228,40 @@ class ServicePass:
                 "failureCount": int(record.get("failures", 0)),
                 "threshold": threshold,
             }
-            sd.update(statusReason=reason, updatedAt=self.now)
-        if verdict == "ROLLBACK":
-            await self._roll_back(head, target, sd)
-        elif sd is not None:
-            sd.update(status="STOPPED", stoppedAt=self.now)
+        await self.fail(
+            head,
+            reason=STAGE1_FAILURE if record.get("stage1") else HEALTH_FAILURE,
+            why="tasks failed to start" if record.get("stage1") else "tasks failed health checks",
+            method="circuit breaker",
+            target=target if verdict == "ROLLBACK" else None,
+        )
         return True
 
-    async def _roll_back(
-        self, failed: dict[str, Any], target: dict[str, Any], sd: dict[str, Any] | None
+    def rollback_target(self, head: dict[str, Any]) -> dict[str, Any] | None:
+        """The last COMPLETED deployment, when there is one to roll `head` back to."""
+        target: dict[str, Any] = self.state.get("completed") or {}
+        return target if target and target.get("id") != head["id"] else None
+
+    async def fail(
+        self, head: dict[str, Any], *, reason: str, why: str, method: str, target: dict[str, Any] | None
     ) -> None:
-        reason = f"ECS deployment circuit breaker: rolling back to deploymentId {target['id']}."
+        """The primary deployment FAILED (`method`: what detected it), rolled back to `target`
+        when given; otherwise it stays PRIMARY and launches nothing more."""
+        head.update(rolloutState="FAILED", rolloutStateReason=reason, updatedAt=self.now)
+        self.post(messages.deployment_failed(self.name, head["id"], why))
+        self.deployment_event(head["id"], "SERVICE_DEPLOYMENT_FAILED", reason)
+        sd = await self.sd(self.record(head["id"]).get("serviceDeploymentArn"))
+        if sd is not None:
+            sd.update(statusReason=reason, updatedAt=self.now)
+        if target is not None:
+            await self._roll_back(head, target, sd, method)
+        elif sd is not None:
+            sd.update(status="STOPPED", stoppedAt=self.now)
+
+    async def _roll_back(
+        self, failed: dict[str, Any], target: dict[str, Any], sd: dict[str, Any] | None, method: str
+    ) -> None:
+        reason = f"ECS deployment {method}: rolling back to deploymentId {target['id']}."
         failed["status"] = "ACTIVE"
         deployments = [d for d in self.doc["deployments"] if d["id"] != target["id"]]
         restored = copy.deepcopy(target["deployment"])
@@ -251,6 +276,8 @@ class ServicePass:
         self.doc["deployments"] = [restored, *deployments]
         record = copy.deepcopy(target["record"])
         record.update(failures=0, stage1=0)  # `counted` stays: old failures are not counted again
+        for name in FRESH_PER_ROLLOUT:  # the rollback watches its alarms (and bakes) afresh
+            record.pop(name, None)
         record["rollbackOf"] = self.record(failed["id"]).get("serviceDeploymentArn")
         self.state["deployments"][target["id"]] = record
         self.state["backoff"] = {}
@@ -275,8 +302,9 @@ class ServicePass:
         self.post(messages.rolling_back(self.name, target["id"]))
         self.deployment_event(target["id"], "SERVICE_DEPLOYMENT_IN_PROGRESS", reason)
 
-    async def settle(self, plan: ServicePlan) -> None:
-        """Deployments that finished, the primary completing, steady state, deletion."""
+    async def settle(self, plan: ServicePlan, *, baking: bool = False) -> None:
+        """Deployments that finished, the primary completing (not while `baking`: the rollout
+        is done, its deployment alarms are still watched), steady state, deletion."""
         kept = []
         for deployment in self.doc["deployments"]:
             if deployment["status"] != "PRIMARY" and plan.live.get(deployment["id"], 0) == 0:
@@ -290,7 +318,7 @@ class ServicePass:
                 self.doc["desiredCount"] = plan.desired
         head["desiredCount"] = int(self.doc.get("desiredCount", 0))
         if self.doc.get("status") == "ACTIVE" and plan.complete:
-            if head.get("rolloutState") == "IN_PROGRESS":
+            if head.get("rolloutState") == "IN_PROGRESS" and not baking:
                 await self._complete(head)
             if len(self.doc["deployments"]) == 1 and head.get("rolloutState") == "COMPLETED":
                 if self.post(messages.steady_state(self.name)):
@@ -325,13 +353,15 @@ class ServicePass:
                 "runningTaskCount": statuses.count("RUNNING"),
                 "pendingTaskCount": sum(1 for s in statuses if s in PENDING_STATUSES),
             }
-            breaker = sd.get("deploymentCircuitBreaker") or {}
-            if breaker.get("status") == "MONITORING":
-                breaker["status"] = "MONITORING_COMPLETE"
+            for method in (sd.get("deploymentCircuitBreaker") or {}, sd.get("alarms") or {}):
+                if method.get("status") == "MONITORING":
+                    method["status"] = "MONITORING_COMPLETE"
         self.state["completed"] = {
             "id": head["id"],
             "deployment": {k: v for k, v in head.items() if k not in ("runningCount", "pendingCount")},
-            "record": {k: v for k, v in record.items() if k not in ("failures", "stage1")},
+            "record": {
+                k: v for k, v in record.items() if k not in ("failures", "stage1", *FRESH_PER_ROLLOUT)
+            },
         }
 
     # -- act ---------------------------------------------------------------------------------

@@ -112,10 +112,6 @@ def check_unsupported(request: Mapping[str, Any]) -> None:
         raise errors.UnsupportedFeatureException(
             f"The {strategy} deployment strategy is not supported by Dockyard; use ROLLING."
         )
-    if (request.get("deploymentConfiguration") or {}).get("alarms", {}).get("enable"):
-        raise errors.UnsupportedFeatureException(
-            "Deployment alarms are not supported by Dockyard: it has no CloudWatch alarms yet."
-        )
 
 
 def check_daemon(request: Mapping[str, Any], cluster: Mapping[str, Any]) -> None:
@@ -153,8 +149,13 @@ def deployment_configuration(
                 continue
             if name == "deploymentCircuitBreaker":
                 out[name] = {"enable": bool(value.get("enable")), "rollback": bool(value.get("rollback"))}
+            elif name == "alarms":
+                out[name] = _alarms(value)
             elif name in ("maximumPercent", "minimumHealthyPercent", "strategy", "bakeTimeInMinutes"):
                 out[name] = value
+    bake = out.get("bakeTimeInMinutes")
+    if bake is not None and not 0 <= int(bake) <= 1440:
+        raise errors.InvalidParameterException("bakeTimeInMinutes must be between 0 and 1440 (inclusive).")
     minimum = int(out["minimumHealthyPercent"])
     maximum = int(out["maximumPercent"])
     if not 0 <= minimum <= 100:
@@ -166,6 +167,22 @@ def deployment_configuration(
     if maximum < 0:
         raise errors.InvalidParameterException("maximumPercent must be greater than or equal to 0.")
     return out
+
+
+def _alarms(value: Mapping[str, Any]) -> dict[str, Any]:
+    """`deploymentConfiguration.alarms`: CloudWatch alarm names (they need not exist yet)."""
+    names = value.get("alarmNames") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) and 0 < len(n) <= 255 for n in names):
+        raise errors.InvalidParameterException("alarmNames must be a list of CloudWatch alarm names.")
+    if value.get("enable") and not names:
+        raise errors.InvalidParameterException(
+            "alarmNames must contain at least one alarm name when deployment alarms are enabled."
+        )
+    return {
+        "alarmNames": list(names),
+        "enable": bool(value.get("enable")),
+        "rollback": bool(value.get("rollback")),
+    }
 
 
 def check_grace_period(value: int | None) -> None:
