@@ -116,6 +116,11 @@ class RegistryHttp:
             response = await self._dispatch(request)
         except RegistryError as exc:
             response = exc.response(head=head)
+        except ConnectionError:  # the client went away mid-body: what arrived is kept, resumable
+            log.info("registry request %s %s: the client went away", request.method, request.path)
+            response = RegistryError("BLOB_UPLOAD_INVALID", "the request body ended early").response(
+                head=head
+            )
         except Exception as exc:
             failure = translate(exc)
             if failure is None:
