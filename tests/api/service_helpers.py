@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from dockyard.store import Key
 from dockyard.testing.server import ThreadedServer
 from tests.api.task_helpers import report
+from tests.waiting import until
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -22,14 +23,7 @@ T = TypeVar("T")
 
 def eventually(check: Callable[[], Any], *, timeout: float = 5.0, message: str = "") -> Any:
     """Wait until `check()` returns something truthy (the scheduler runs asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting: {message or check}")
-        time.sleep(0.02)
+    return until(check, timeout=timeout, what=message or str(check), interval=0.02)
 
 
 def quiet(check: Callable[[], T], *, settle: float = 0.3) -> T:

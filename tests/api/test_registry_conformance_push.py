@@ -131,18 +131,25 @@ def test_an_interrupted_upload_is_resumed(server: ThreadedServer, v2: V2) -> Non
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(head + data[: len(data) // 2])  # the client goes away half-way
         sock.shutdown(socket.SHUT_WR)
-        while sock.recv(65536):  # until the server has answered and closed: it is done with it
+        while sock.recv(65536):  # until the server closes its side too
             pass
     # What the server had read when the body broke off is kept (the bytes still in transit are
-    # not: the client resumes from wherever the status says the upload ends).
+    # not). The client resumes from where the status says the upload ends; the server may still
+    # be finishing the broken request, and a 416 then tells where it really ends.
     status = v2.request("GET", location)
-    assert status.status == 204
-    last = int(status.header("Range").split("-")[1])  # "0-0" is also what an empty upload says
-    received = last + 1 if last else 0
-    assert 0 <= received <= len(data) // 2
-    assert status.header("Location") == location
-    rest = v2.request("PATCH", location, data[received:], {"Content-Range": f"{received}-{len(data) - 1}"})
-    assert rest.status == 202
+    assert status.status == 204 and status.header("Location") == location
+    resumed = None
+    for _ in range(5):
+        last = int(status.header("Range").split("-")[1])  # "0-0" is also what an empty upload says
+        received = last + 1 if last else 0
+        assert 0 <= received <= len(data) // 2
+        resumed = v2.request(
+            "PATCH", location, data[received:], {"Content-Range": f"{received}-{len(data) - 1}"}
+        )
+        if resumed.status != 416:
+            break
+        status = resumed
+    assert resumed is not None and resumed.status == 202
     done = v2.request("PUT", f"{location}?digest={sha256(data)}")
     assert done.status == 201
     assert (

@@ -22,9 +22,9 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
@@ -35,21 +35,11 @@ from dockyard.lb.haproxy import HAProxy
 from dockyard.testing.platform import Platform
 from dockyard.testing.server import ThreadedServer
 from tests.e2e.test_lb_dataplane import Elb, Target, alb, wait_serving
+from tests.waiting import until
 
-T = TypeVar("T")
 SCALE = 20.0
 HELLO = "dockyard/hello:latest"
 REGION = "us-east-1"
-
-
-def until(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Load:

@@ -15,16 +15,17 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from dockyard.testing.platform import Platform
+from tests.e2e.instances import remove_containers, wait_terminated
+from tests.waiting import until
 
 pytestmark = pytest.mark.docker
 
-T = TypeVar("T")
 HELLO = "dockyard/hello:latest"
 AMI = "ami-0a1b2c3d4e5f67890"
 CLUSTER = "capacity"
@@ -56,36 +57,9 @@ def _clean_up(platform: Platform) -> None:
             "autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "nodes",
             "--force-delete", check=False,
         )  # fmt: skip
-        until(
-            lambda: all(_state(platform, i) == "terminated" for i in ids),
-            timeout=60,
-            what="the instances to go",
-        )
+        wait_terminated(platform, ids)
     finally:
-        for instance_id in ids:
-            found = subprocess.run(
-                ["docker", "ps", "-aq", "--filter", f"label=dockyard.agent={instance_id}"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.split()
-            if found:
-                subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)
-
-
-def until(check: Callable[[], T | None], *, timeout: float = 60.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _state(platform: Platform, instance_id: str) -> str:
-    described = platform.aws("ec2", "describe-instances", "--instance-ids", instance_id)
-    return str(described["Reservations"][0]["Instances"][0]["State"]["Name"])
+        remove_containers(ids)
 
 
 def _group(platform: Platform) -> dict[str, Any]:

@@ -16,20 +16,19 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from dockyard.testing.platform import Platform
 from dockyard.testing.server import ThreadedServer
+from tests.waiting import until
 
 pytestmark = pytest.mark.docker
 
-T = TypeVar("T")
 CLUSTER = "deploys"
 SERVICE = "hello"
 OLD, NEW = "dockyard/hello:latest", "dockyard/hello:v2"
@@ -61,17 +60,6 @@ def v2_image(built_images: None) -> str:
 def platform(tmp_path_factory: pytest.TempPathFactory, v2_image: str) -> Iterator[Platform]:
     with QuickPlatform(tmp_path_factory.mktemp("ecs-deploy")) as running:
         yield running
-
-
-def until(check: Callable[[], T], *, timeout: float = 90.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def describe(platform: Platform) -> dict[str, Any]:

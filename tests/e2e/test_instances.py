@@ -10,19 +10,19 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from dockyard.testing.platform import Platform
+from tests.e2e.instances import instance_state, remove_containers, wait_terminated
+from tests.waiting import until
 
 pytestmark = pytest.mark.docker
 
-T = TypeVar("T")
 HELLO = "dockyard/hello:latest"
 AMI = "ami-0a1b2c3d4e5f67890"
 
@@ -62,32 +62,9 @@ def _terminate_everything(platform: Platform) -> None:
         ]
         if live:
             platform.aws("ec2", "terminate-instances", "--instance-ids", *live)
-        until(lambda: all(_state(platform, i) == "terminated" for i in ids), timeout=60, what="termination")
+        wait_terminated(platform, ids)
     finally:
-        for instance_id in ids:
-            found = subprocess.run(
-                ["docker", "ps", "-aq", "--filter", f"label=dockyard.agent={instance_id}"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.split()
-            if found:
-                subprocess.run(["docker", "rm", "-f", *found], capture_output=True, check=False)
-
-
-def until(check: Callable[[], T | None], *, timeout: float = 60.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _state(platform: Platform, instance_id: str) -> str:
-    described = platform.aws("ec2", "describe-instances", "--instance-ids", instance_id)
-    return str(described["Reservations"][0]["Instances"][0]["State"]["Name"])
+        remove_containers(ids)
 
 
 def _container_instances(platform: Platform, cluster: str) -> list[dict[str, Any]]:
@@ -135,7 +112,7 @@ def test_run_instances_runs_a_real_agent_and_terminate_removes_it(platform: Plat
     launched = reservation["Instances"][0]
     instance_id, address = launched["InstanceId"], launched["PrivateIpAddress"]
     assert address.startswith("127.0.0.")
-    until(lambda: _state(platform, instance_id) == "running", what="running")
+    until(lambda: instance_state(platform, instance_id) == "running", what="running")
     registered = until(lambda: _container_instances(platform, "direct"), what="registration")
     assert [c["ec2InstanceId"] for c in registered] == [instance_id]
     resources = {r["name"]: r.get("integerValue") for r in registered[0]["registeredResources"]}
@@ -159,7 +136,7 @@ def test_run_instances_runs_a_real_agent_and_terminate_removes_it(platform: Plat
     assert _containers_of(instance_id)
     terminating = platform.aws("ec2", "terminate-instances", "--instance-ids", instance_id)
     assert terminating["TerminatingInstances"][0]["CurrentState"]["Name"] == "shutting-down"
-    until(lambda: _state(platform, instance_id) == "terminated", what="terminated")
+    until(lambda: instance_state(platform, instance_id) == "terminated", what="terminated")
     status = platform.aws(
         "ecs",
         "describe-container-instances",
@@ -249,7 +226,9 @@ def test_an_auto_scaling_group_of_t2_micro(platform: Platform) -> None:
     platform.aws(
         "autoscaling", "set-desired-capacity", "--auto-scaling-group-name", "asg", "--desired-capacity", "0"
     )
-    until(lambda: _state(platform, first) == "terminated", what="the unprotected instance to terminate")
+    until(
+        lambda: instance_state(platform, first) == "terminated", what="the unprotected instance to terminate"
+    )
     group = _group(platform, "asg")
     assert [i["InstanceId"] for i in group["Instances"]] == [second]
     statuses = {c["ec2InstanceId"]: c["status"] for c in _container_instances(platform, "asg")}
@@ -273,7 +252,7 @@ def test_an_auto_scaling_group_of_t2_micro(platform: Platform) -> None:
         second,
         "--no-protected-from-scale-in",
     )
-    until(lambda: _state(platform, second) == "terminated", what="the second instance to terminate")
+    until(lambda: instance_state(platform, second) == "terminated", what="the second instance to terminate")
     until(lambda: not _group(platform, "asg")["Instances"], what="an empty group")
     assert _container_instances(platform, "asg") == []
     activities = platform.aws(
@@ -317,7 +296,7 @@ def test_instance_agents_come_back_with_the_server(platform: Platform, tmp_path:
     ]["taskArn"]
     runtime_id = platform.wait_for_task("restart", task_arn, "RUNNING")["containers"][0]["runtimeId"]
     platform.restart_server()  # the agent is stopped with the server and started again by it
-    assert _state(platform, instance_id) == "running"
+    assert instance_state(platform, instance_id) == "running"
     again = until(
         lambda: [c for c in _container_instances(platform, "restart") if c["agentConnected"]],
         what="the agent to come back",
@@ -326,5 +305,5 @@ def test_instance_agents_come_back_with_the_server(platform: Platform, tmp_path:
     task = platform.wait_for_task("restart", task_arn, "RUNNING")
     assert task["lastStatus"] == "RUNNING" and task["containers"][0]["runtimeId"] == runtime_id
     platform.aws("ec2", "terminate-instances", "--instance-ids", instance_id)
-    until(lambda: _state(platform, instance_id) == "terminated", what="terminated")
+    until(lambda: instance_state(platform, instance_id) == "terminated", what="terminated")
     assert _containers_of(instance_id) == []

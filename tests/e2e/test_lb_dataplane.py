@@ -26,6 +26,7 @@ from dockyard.lb.config import Paths
 from dockyard.lb.haproxy import HAProxy
 from dockyard.store import Key, Put
 from dockyard.testing.server import ThreadedServer
+from tests.waiting import until
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="needs HAProxy")
 
@@ -278,16 +279,6 @@ class Elb:
 
 def forward(group: str) -> list[dict[str, Any]]:
     return [{"Type": "forward", "TargetGroupArn": group}]
-
-
-def until(predicate: Callable[[], Any], *, timeout: float = 40.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def get(url: str, *, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:

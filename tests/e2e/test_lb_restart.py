@@ -17,7 +17,8 @@ from dockyard.lb.config import Paths
 from dockyard.lb.haproxy import HAProxy
 from dockyard.store import Key
 from dockyard.testing.server import ThreadedServer
-from tests.e2e.test_lb_dataplane import ACCOUNT, REGION, Elb, Target, alb, get, served_by, until
+from tests.e2e.test_lb_dataplane import ACCOUNT, REGION, Elb, Target, alb, get, served_by
+from tests.waiting import until
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="needs HAProxy")
 

@@ -19,17 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from dockyard.core.clock import ScaledClock
 from dockyard.testing.platform import Platform
+from tests.waiting import until
 
 pytestmark = pytest.mark.docker
 
-T = TypeVar("T")
 SCALE = 20.0
 BURN_SECONDS = 30  # real seconds the cpu service's tasks burn CPU after the test starts them
 
@@ -43,16 +43,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory, built_images: None) -> It
     running.env["DOCKYARD_TELEMETRY_INTERVAL"] = "1"
     with running:
         yield running
-
-
-def until(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def server_now(platform: Platform) -> float:

@@ -20,17 +20,17 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from dockyard.testing.platform import Platform
+from tests.waiting import until
 
 pytestmark = pytest.mark.docker
 
-T = TypeVar("T")
 HELLO = "dockyard/hello:latest"
 MISSING = "dockyard/does-not-exist:latest"
 
@@ -42,16 +42,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory, built_images: None) -> It
     ) as running:
         running.aws("ecs", "create-cluster")
         yield running
-
-
-def until(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def get(host: str, path: str = "/", *, header_host: str | None = None) -> tuple[int, dict[str, str], str]:

@@ -10,21 +10,20 @@ RUNNING (ECS: 40 s) so the test stays quick.
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from dockyard.testing.platform import Platform
 from dockyard.testing.server import ThreadedServer
+from tests.waiting import until
 
 pytestmark = pytest.mark.docker
 
 HELLO = "dockyard/hello:latest"
 MISSING = "dockyard/does-not-exist:latest"
-T = TypeVar("T")
 
 
 class QuickPlatform(Platform):
@@ -41,17 +40,6 @@ class QuickPlatform(Platform):
 def platform(tmp_path_factory: pytest.TempPathFactory, built_images: None) -> Iterator[Platform]:
     with QuickPlatform(tmp_path_factory.mktemp("services")) as running:
         yield running
-
-
-def until(check: Callable[[], T], *, timeout: float = 90.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what or check}")
-        time.sleep(0.2)
 
 
 def register(platform: Platform, image: str, marker: str) -> str:

@@ -258,6 +258,7 @@ class Agent:
             response = await self.control.ecs("RegisterContainerInstance", request)
         self.state.container_instance_arn = response["containerInstance"]["containerInstanceArn"]
         self.state.cluster = config.cluster
+        self.state.save()  # at once: an agent stopped now comes back as this container instance
         discovered = await self.control.ecs(
             "DiscoverPollEndpoint",
             {"cluster": config.cluster, "containerInstance": self.state.container_instance_arn},

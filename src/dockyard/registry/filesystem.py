@@ -77,6 +77,15 @@ class FilesystemStorage:
         self._live[upload_id] = _Live(new_hasher(), 0)
 
     async def upload_size(self, upload_id: str) -> int:
+        """The size once a write in progress (a PATCH whose client just went away) has ended:
+        what a client resuming the upload must continue from."""
+        live = self._live.get(upload_id)
+        if live is None:
+            return self._size(upload_id)
+        async with live.lock:
+            return self._size(upload_id)
+
+    def _size(self, upload_id: str) -> int:
         try:
             return self._data(upload_id).stat().st_size
         except FileNotFoundError:
@@ -92,7 +101,7 @@ class FilesystemStorage:
     async def _sync(self, upload_id: str, live: _Live) -> int:
         """Make `live` cover the whole file (called with its lock held); returns the size."""
         path = self._data(upload_id)
-        size = await self.upload_size(upload_id)
+        size = self._size(upload_id)
         if live.size != size:
             live.hasher, live.size = await _thread(_hash_file, path, "sha256")
         return live.size

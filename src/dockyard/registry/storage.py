@@ -77,7 +77,7 @@ class BlobStorage(Protocol):
         ...
 
     async def upload_size(self, upload_id: str) -> int:
-        """Bytes received so far; `UploadUnknown`."""
+        """Bytes received so far, once a write in progress has ended; `UploadUnknown`."""
         ...
 
     async def write(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:

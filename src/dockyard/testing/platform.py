@@ -30,7 +30,7 @@ from dockyard.agent.envelope import Envelope
 from dockyard.agent.storage import unmount_all
 from dockyard.testing.server import ThreadedServer
 
-__all__ = ["Platform", "AgentProcess"]
+__all__ = ["AgentProcess", "Platform", "remove_containers"]
 
 REGION = "us-east-1"
 CREDENTIALS = {
@@ -74,6 +74,15 @@ class AgentProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def remove_containers(label: str) -> None:
+    """Remove every container carrying `label` (`key=value`), running or not."""
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
 
 
 class Platform:
@@ -140,14 +149,7 @@ class Platform:
         if pidfile.exists():
             with contextlib.suppress(ValueError, OSError):
                 os.kill(int(pidfile.read_text().split()[0]), signal.SIGTERM)
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label={self.label}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+        remove_containers(self.label)
         # Fargate tasks' ephemeral storage stays mounted when its agent stops (as on a host); detach it.
         unmount_all(self.workdir)
         # Instance envelopes outlive an agent whose containers still ran; these are gone now.

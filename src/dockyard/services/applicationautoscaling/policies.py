@@ -20,18 +20,16 @@ from dockyard.services.applicationautoscaling.api import api
 from dockyard.services.applicationautoscaling.deps import AppScaling
 from dockyard.services.applicationautoscaling.errors import (
     ConcurrentUpdateException,
-    ObjectNotFoundException,
     ValidationException,
 )
 from dockyard.services.applicationautoscaling.listing import filtered_page
 from dockyard.services.applicationautoscaling.policy_config import check_step, check_target_tracking
 from dockyard.services.applicationautoscaling.resources import (
     POLICY,
-    TARGET,
     TargetRef,
     child_key,
+    delete_child,
     get_target,
-    key,
     policy_arn,
     ref_of,
 )
@@ -42,7 +40,7 @@ from dockyard.services.applicationautoscaling.tracking_alarms import (
     policy_alarms,
     put_alarms,
 )
-from dockyard.store import Conflict, Delete, Put
+from dockyard.store import Conflict, Put
 
 __all__ = ["put_scaling_policy", "describe_scaling_policies", "delete_scaling_policy"]
 
@@ -161,20 +159,14 @@ async def delete_scaling_policy(
 ) -> dict[str, Any]:
     ref = ref_of(request)
     name = request["PolicyName"]
-    target_key = key(ctx, TARGET, ref.name)
-    found = await app.store.get(child_key(target_key, POLICY, name))
-    if found is None:
-        raise ObjectNotFoundException(f"No scaling policy found for {ref.describe()}, policy name: {name}")
-    try:
-        await app.store.commit([Delete(found.key, expected_revision=found.revision)])
-    except Conflict:
-        raise ConcurrentUpdateException(
-            "The scaling policy is being changed by another request; try again."
-        ) from None
-    if found.value["PolicyType"] == "TargetTrackingScaling":
-        await delete_alarms(app, ctx, found.value)
+    policy = await delete_child(
+        app, ctx, ref, POLICY, name, what="scaling policy",
+        missing=f"No scaling policy found for {ref.describe()}, policy name: {name}",
+    )  # fmt: skip
+    if policy["PolicyType"] == "TargetTrackingScaling":
+        await delete_alarms(app, ctx, policy)
     else:
-        await _detach(app, ctx, found.value)
+        await _detach(app, ctx, policy)
     return {}
 
 

@@ -19,8 +19,12 @@ from typing import Any
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.services.applicationautoscaling.deps import AppScaling
-from dockyard.services.applicationautoscaling.errors import ObjectNotFoundException, ValidationException
-from dockyard.store import Key, Versioned
+from dockyard.services.applicationautoscaling.errors import (
+    ConcurrentUpdateException,
+    ObjectNotFoundException,
+    ValidationException,
+)
+from dockyard.store import Conflict, Delete, Key, Versioned
 
 __all__ = [
     "ACTIVITY",
@@ -31,6 +35,7 @@ __all__ = [
     "TargetRef",
     "activity_name",
     "child_key",
+    "delete_child",
     "default_role",
     "get_target",
     "key",
@@ -85,6 +90,23 @@ def key(ctx: RequestContext, kind: str, name: str) -> Key:
 def child_key(target: Key, kind: str, name: str) -> Key:
     """The key of a policy, scheduled action or activity of the target at `target`."""
     return Key(target.account_id, target.region, kind, f"{target.name}|{name}")
+
+
+async def delete_child(
+    app: AppScaling, ctx: RequestContext, ref: TargetRef, kind: str, name: str, *, what: str, missing: str
+) -> dict[str, Any]:
+    """Delete `ref`'s policy or scheduled action `name` (`what` it is, for the conflict message);
+    its document. ObjectNotFoundException(`missing`) when there is none."""
+    found = await app.store.get(child_key(key(ctx, TARGET, ref.name), kind, name))
+    if found is None:
+        raise ObjectNotFoundException(missing)
+    try:
+        await app.store.commit([Delete(found.key, expected_revision=found.revision)])
+    except Conflict:
+        raise ConcurrentUpdateException(
+            f"The {what} is being changed by another request; try again."
+        ) from None
+    return found.value
 
 
 def activity_name(start: float, activity_id: str) -> str:

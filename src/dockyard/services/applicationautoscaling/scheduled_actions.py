@@ -18,21 +18,19 @@ from dockyard.services.applicationautoscaling.api import api
 from dockyard.services.applicationautoscaling.deps import AppScaling
 from dockyard.services.applicationautoscaling.errors import (
     ConcurrentUpdateException,
-    ObjectNotFoundException,
     ValidationException,
 )
 from dockyard.services.applicationautoscaling.listing import filtered_page
 from dockyard.services.applicationautoscaling.resources import (
     SCHEDULED_ACTION,
-    TARGET,
     child_key,
+    delete_child,
     get_target,
-    key,
     ref_of,
     scheduled_action_arn,
 )
 from dockyard.services.applicationautoscaling.schedules import ScheduleError, next_run, parse_schedule, zone
-from dockyard.store import Conflict, Delete, Put
+from dockyard.store import Conflict, Put
 
 __all__ = [
     "delete_scheduled_action",
@@ -168,15 +166,8 @@ async def delete_scheduled_action(
 ) -> dict[str, Any]:
     ref = ref_of(request)
     name = request["ScheduledActionName"]
-    found = await app.store.get(child_key(key(ctx, TARGET, ref.name), SCHEDULED_ACTION, name))
-    if found is None:
-        raise ObjectNotFoundException(
-            f"No scheduled action found for {ref.describe()}, scheduled action name: {name}"
-        )
-    try:
-        await app.store.commit([Delete(found.key, expected_revision=found.revision)])
-    except Conflict:
-        raise ConcurrentUpdateException(
-            "The scheduled action is being changed by another request; try again."
-        ) from None
+    await delete_child(
+        app, ctx, ref, SCHEDULED_ACTION, name, what="scheduled action",
+        missing=f"No scheduled action found for {ref.describe()}, scheduled action name: {name}",
+    )  # fmt: skip
     return {}
