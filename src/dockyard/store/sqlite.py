@@ -35,6 +35,17 @@ INSERT OR IGNORE INTO meta VALUES ('revision', 0);
 """
 
 
+def _scope(args: list[Any], account_id: str | None, region: str | None, table: str = "") -> str:
+    """The `AND` conditions restricting a query to an account and Region (when given); their
+    values are appended to `args`."""
+    sql = ""
+    for column, value in (("account", account_id), ("region", region)):
+        if value is not None:
+            sql += f" AND {table}{column}=?"
+            args.append(value)
+    return sql
+
+
 class SqliteStore:
     def __init__(self, path: str, *, checkpoint_interval: float = 1.0) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -64,12 +75,7 @@ class SqliteStore:
     ) -> builtins.list[Versioned]:
         sql = "SELECT account, region, name, revision, value FROM objects WHERE kind=?"
         args: list[Any] = [kind]
-        if account_id is not None:
-            sql += " AND account=?"
-            args.append(account_id)
-        if region is not None:
-            sql += " AND region=?"
-            args.append(region)
+        sql += _scope(args, account_id, region, "")
         if prefix:
             sql += " AND name >= ? AND name < ?"
             args += [prefix, prefix + "\U0010ffff"]
@@ -88,12 +94,7 @@ class SqliteStore:
             " WHERE l.kind=? AND l.label=? AND l.value=?"
         )
         args: list[Any] = [kind, label, value]
-        if account_id is not None:
-            sql += " AND l.account=?"
-            args.append(account_id)
-        if region is not None:
-            sql += " AND l.region=?"
-            args.append(region)
+        sql += _scope(args, account_id, region, "l.")
         sql += " ORDER BY o.account, o.region, o.name"
         return [
             Versioned(Key(a, r, kind, n), orjson.loads(v), rev)
@@ -110,12 +111,7 @@ class SqliteStore:
             " WHERE l.kind=? AND l.label=? AND l.value=?"
         )
         args: builtins.list[Any] = [kind, label, value]
-        if account_id is not None:
-            sql += " AND l.account=?"
-            args.append(account_id)
-        if region is not None:
-            sql += " AND l.region=?"
-            args.append(region)
+        sql += _scope(args, account_id, region, "l.")
         sql += " ORDER BY o.account, o.region, o.name"
         return [(Key(a, r, kind, n), rev) for a, r, n, rev in self._db.execute(sql, args)]
 
@@ -130,12 +126,7 @@ class SqliteStore:
             " WHERE l.kind=? AND l.label=? AND l.value=?"
         )
         args: builtins.list[Any] = [kind, label, value]
-        if account_id is not None:
-            sql += " AND l.account=?"
-            args.append(account_id)
-        if region is not None:
-            sql += " AND l.region=?"
-            args.append(region)
+        sql += _scope(args, account_id, region, "l.")
         found: dict[Key, dict[str, str]] = {}
         for account, region_, name, other, other_value in self._db.execute(sql, args):
             found.setdefault(Key(account, region_, kind, name), {})[other] = other_value
