@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "ScaledClock", "SystemClock"]
+__all__ = ["Clock", "ScaledClock", "SystemClock", "on_clock"]
 
 
 class Clock(Protocol):
@@ -49,8 +49,18 @@ class ScaledClock:
     def now(self) -> float:
         return self._wall + (time.monotonic() - self._mono) * self.factor
 
+    def from_wall(self, wall: float) -> float:
+        """A real (wall-clock) timestamp, such as an agent reports, on this clock's time line."""
+        return self._wall + (wall - self._wall) * self.factor
+
     def monotonic(self) -> float:
         return self._mono + (time.monotonic() - self._mono) * self.factor
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.factor)
+
+
+def on_clock(clock: Clock, wall: float) -> float:
+    """A wall-clock timestamp from outside the server (an agent's report) on `clock`'s time
+    line: the same instant, shifted when the server's time runs faster (`ScaledClock`)."""
+    return clock.from_wall(wall) if isinstance(clock, ScaledClock) else wall

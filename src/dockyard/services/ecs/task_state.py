@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from dockyard.core.arns import parse_arn
+from dockyard.core.clock import Clock, on_clock
 from dockyard.scheduler import release
 from dockyard.services.ecs.deps import Ecs
 from dockyard.services.ecs.instance_resources import demand_from_record, remaining, with_remaining
@@ -128,11 +129,26 @@ def _merge(task: dict[str, Any], report: dict[str, Any], now: float) -> bool:
     return task != before
 
 
+_REPORTED_TIMES = ("pullStartedAt", "pullStoppedAt", "startedAt", "executionStoppedAt")
+
+
+def _on_server_clock(clock: Clock, report: dict[str, Any]) -> dict[str, Any]:
+    """The report with the agent's (wall-clock) timestamps on the server's time line, which
+    runs faster with `--time-scale`: a task then starts after it was created, as it does."""
+    times = {
+        name: on_clock(clock, float(value))
+        for name in _REPORTED_TIMES
+        if isinstance(value := report.get(name), int | float) and not isinstance(value, bool)
+    }
+    return {**report, **times} if times else report
+
+
 async def apply_report(ecs: Ecs, report: dict[str, Any]) -> bool:
     """Merge one TaskReport (see docs/agent-protocol.md); False when the task is unknown."""
     key = task_key(str(report.get("taskArn", "")))
     if key is None:
         return False
+    report = _on_server_clock(ecs.clock, report)
     for attempt in range(_ATTEMPTS):
         current = await ecs.store.get(key)
         if current is None:
