@@ -27,7 +27,7 @@ A deleted service (INACTIVE) is purged `inactive_service_retention` seconds late
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from dockyard.aws.dispatch import RequestContext
 from dockyard.controllers.reconciler import DONE, Requeue
@@ -46,6 +46,7 @@ from dockyard.store import Change, Conflict, Key
 __all__ = ["ServiceController", "scheduler_context"]
 
 Scope = tuple[str, str, str]  # account, region, cluster
+W = TypeVar("W")  # what a service watches: a target group ARN, an alarm (account, Region, name)
 # Elastic Load Balancing's documents whose changes concern a service's tasks (named by the target
 # group's ARN): the registered targets, and their health as the data plane sees it.
 TARGET_KINDS = frozenset({"elbv2/targets", "elbv2/target-health"})
@@ -61,6 +62,16 @@ def scheduler_context(key: Key, request_id: str) -> RequestContext:
         service="ecs",
         operation="ServiceScheduler",
     )
+
+
+def _index(index: dict[W, set[Key]], key: Key, watched: Iterable[W]) -> None:
+    """Make `key` listed under exactly the `watched` entries of `index` (empty sets dropped)."""
+    for entry in list(index):
+        index[entry].discard(key)
+        if not index[entry]:
+            del index[entry]
+    for entry in watched:
+        index.setdefault(entry, set()).add(key)
 
 
 class ServiceController:
@@ -94,14 +105,7 @@ class ServiceController:
         return []
 
     def _remember_alarms(self, key: Key, names: Iterable[str]) -> None:
-        wanted = {(key.account_id, key.region, name) for name in names}
-        for scope in list(self._on_alarms):
-            if scope not in wanted:
-                self._on_alarms[scope].discard(key)
-                if not self._on_alarms[scope]:
-                    del self._on_alarms[scope]
-        for scope in wanted:
-            self._on_alarms.setdefault(scope, set()).add(key)
+        _index(self._on_alarms, key, [(key.account_id, key.region, name) for name in names])
 
     def _remember(self, key: Key, watching: bool) -> None:
         scope = (key.account_id, key.region, key.name.split("/", 1)[0])
@@ -182,12 +186,7 @@ class ServiceController:
         return targets, observed
 
     def _remember_groups(self, key: Key, groups: list[str]) -> None:
-        for group in list(self._on_groups):
-            self._on_groups[group].discard(key)
-            if not self._on_groups[group]:
-                del self._on_groups[group]
-        for group in groups:
-            self._on_groups.setdefault(group, set()).add(key)
+        _index(self._on_groups, key, groups)
 
     async def _purge(self, key: Key, revision: int, inactive_at: float) -> Requeue:
         remaining = inactive_at + self._ecs.settings.inactive_service_retention - self._ecs.clock.now()
